@@ -1,0 +1,143 @@
+//! The one error type of the library.
+
+/// What went wrong. Every variant names the table (and column, index or value where there is
+/// one) and its message says what to do about it.
+///
+/// ```
+/// use redorm::Error;
+/// let e = Error::NotFound { table: "users", id: 7 };
+/// assert_eq!(e.to_string(), "table `users` has no row with id 7; check the id, or whether the row was deleted");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A write would give two rows the same key in a unique index. Nothing of the write was kept.
+    #[error(
+        "unique index `{table}.{index}` already holds {value} (row {table}:{existing}); \
+         use a different value, or update the existing row instead"
+    )]
+    Unique {
+        /// Table name.
+        table: &'static str,
+        /// Index name.
+        index: &'static str,
+        /// The conflicting value, in `Debug` form (a tuple for compound indexes).
+        value: String,
+        /// The id of the row that already holds the value.
+        existing: u64,
+    },
+
+    /// The row to change does not exist.
+    #[error("table `{table}` has no row with id {id}; check the id, or whether the row was deleted")]
+    NotFound {
+        /// Table name.
+        table: &'static str,
+        /// The id that was not found.
+        id: u64,
+    },
+
+    /// Bytes read from the file do not decode. The file was damaged or written by something
+    /// other than this schema.
+    #[error("corrupt data in table `{table}`{}{}: {detail}; restore the file from a backup",
+        .id.map(|id| format!(", row {id}")).unwrap_or_default(),
+        .column.map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Corrupt {
+        /// Table (or internal table) name.
+        table: String,
+        /// Row id, when known.
+        id: Option<u64>,
+        /// Column name, when known.
+        column: Option<&'static str>,
+        /// What was wrong.
+        detail: String,
+    },
+
+    /// A value could not be encoded (for example a `Json` value serde refuses).
+    #[error("cannot store column `{table}.{column}`: {detail}")]
+    Encode {
+        /// Table name.
+        table: &'static str,
+        /// Column name.
+        column: &'static str,
+        /// Why.
+        detail: String,
+    },
+
+    /// A column's type in the struct differs from the type stored in the file.
+    #[error(
+        "column `{table}.{column}` is stored as `{stored}` but the struct declares `{current}`; \
+         existing rows would be misread. Keep the type `{stored}`, or add a new field with the \
+         new type (with a #[default]) and copy the data over"
+    )]
+    ColumnTypeChanged {
+        /// Table name.
+        table: String,
+        /// Column name.
+        column: String,
+        /// Type name in the file.
+        stored: String,
+        /// Type name in the struct.
+        current: String,
+    },
+
+    /// The struct and the stored schema cannot be reconciled, or the schema given to the
+    /// builder is invalid.
+    #[error("schema of table `{table}`: {message}")]
+    Schema {
+        /// Table name.
+        table: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// A string is not an id of the expected table.
+    #[error("`{input}` is not an id of table `{table}`: {reason}")]
+    InvalidId {
+        /// Expected table.
+        table: &'static str,
+        /// The string given.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A table was used that was not registered with [`DbBuilder::table`](crate::DbBuilder::table).
+    #[error("table `{table}` is not registered; add `.table::<{type_name}>()` to `Db::builder()`")]
+    NotRegistered {
+        /// Table name.
+        table: &'static str,
+        /// Rust type name of the struct.
+        type_name: &'static str,
+    },
+
+    /// An error from the storage engine (I/O, a damaged file, a database already open…).
+    #[error("storage: {0}")]
+    Storage(#[source] Box<redb::Error>),
+}
+
+/// `Result<T, redorm::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Storage(Box::new(redb::Error::from(e)))
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+impl From<redb::Error> for Error {
+    fn from(e: redb::Error) -> Self {
+        Error::Storage(Box::new(e))
+    }
+}

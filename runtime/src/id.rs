@@ -1,0 +1,155 @@
+//! Typed row ids.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use crate::codec::{self, CodecError};
+use crate::{Column, Error, Table};
+
+/// The id of a row of table `T`.
+///
+/// Ids are assigned by the database on insert, per table, counting up from 1; an id is never
+/// given out again, even after its row is deleted. The type parameter keeps the ids of
+/// different tables apart at compile time: a function that takes an `Id<User>` cannot be given
+/// an `Id<Post>`.
+///
+/// The string form is `table:number` (`users:42`); it parses back with [`str::parse`], which
+/// refuses the id of another table.
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// #[table(name = "users")]
+/// struct User { name: String }
+///
+/// let id: Id<User> = "users:42".parse().unwrap();
+/// assert_eq!(id.get(), 42);
+/// assert_eq!(id.to_string(), "users:42");
+/// assert!("posts:42".parse::<Id<User>>().is_err());
+/// ```
+pub struct Id<T> {
+    raw: u64,
+    _table: PhantomData<fn() -> T>,
+}
+
+impl<T> Id<T> {
+    /// Builds an id from its number. Reading a row with an id that was never assigned simply
+    /// finds nothing.
+    pub const fn from_raw(raw: u64) -> Self {
+        Id {
+            raw,
+            _table: PhantomData,
+        }
+    }
+
+    /// The id's number.
+    pub const fn get(self) -> u64 {
+        self.raw
+    }
+}
+
+impl<T> Clone for Id<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Id<T> {}
+impl<T> PartialEq for Id<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+impl<T> Eq for Id<T> {}
+impl<T> PartialOrd for Id<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Id<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.raw.cmp(&other.raw)
+    }
+}
+impl<T> Hash for Id<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.raw.hash(state)
+    }
+}
+
+impl<T> fmt::Debug for Id<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.raw)
+    }
+}
+
+impl<T: Table> fmt::Display for Id<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", T::NAME, self.raw)
+    }
+}
+
+impl<T: Table> FromStr for Id<T> {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidId {
+            table: T::NAME,
+            input: s.to_string(),
+            reason,
+        };
+        let Some((table, number)) = s.rsplit_once(':') else {
+            return Err(invalid(format!(
+                "expected the form `{}:<number>`",
+                T::NAME
+            )));
+        };
+        if table != T::NAME {
+            return Err(invalid(format!(
+                "it is an id of table `{table}`, not of `{}`",
+                T::NAME
+            )));
+        }
+        match number.parse::<u64>() {
+            Ok(raw) if raw > 0 => Ok(Id::from_raw(raw)),
+            _ => Err(invalid(format!(
+                "`{number}` is not a row number (a positive integer)"
+            ))),
+        }
+    }
+}
+
+impl<T: 'static> Column for Id<T> {
+    fn type_name() -> String {
+        // The target table is checked by the compiler; the stored form is a u64.
+        "Id".to_string()
+    }
+    #[inline]
+    fn encode_value(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        codec::put_varint(out, self.raw);
+        Ok(())
+    }
+    #[inline]
+    fn decode_value(input: &mut &[u8]) -> Result<Self, CodecError> {
+        Ok(Id::from_raw(codec::get_varint(input)?))
+    }
+    #[inline]
+    fn encode_key(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        out.extend_from_slice(&self.raw.to_be_bytes());
+        Ok(())
+    }
+}
+
+impl<T: 'static> serde::Serialize for Id<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.raw)
+    }
+}
+
+impl<'de, T: 'static> serde::Deserialize<'de> for Id<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u64::deserialize(d).map(Id::from_raw)
+    }
+}
