@@ -117,7 +117,8 @@ pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 #[inline]
 pub fn get_bytes<'a>(input: &mut &'a [u8], what: &str) -> Result<&'a [u8], CodecError> {
     let len = get_varint(input)?;
-    let len = usize::try_from(len).map_err(|_| CodecError::new(format!("{what} length overflows")))?;
+    let len =
+        usize::try_from(len).map_err(|_| CodecError::new(format!("{what} length overflows")))?;
     take(input, len, what)
 }
 
@@ -174,7 +175,11 @@ pub fn get_key_bytes(input: &mut &[u8]) -> Result<Vec<u8>, CodecError> {
 #[inline]
 pub fn f64_key_bits(v: f64) -> u64 {
     let bits = v.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 63)
+    }
 }
 
 /// Inverse of [`f64_key_bits`].
@@ -191,7 +196,11 @@ pub fn f64_from_key_bits(bits: u64) -> f64 {
 #[inline]
 pub fn f32_key_bits(v: f32) -> u32 {
     let bits = v.to_bits();
-    if bits >> 31 == 1 { !bits } else { bits ^ (1 << 31) }
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 31)
+    }
 }
 
 /// Inverse of [`f32_key_bits`].
@@ -210,7 +219,16 @@ mod tests {
 
     #[test]
     fn varint_roundtrip_edges() {
-        for v in [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX - 1, u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            u32::MAX as u64,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             put_varint(&mut out, v);
             let mut input = out.as_slice();

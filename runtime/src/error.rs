@@ -28,7 +28,9 @@ pub enum Error {
     },
 
     /// The row to change does not exist.
-    #[error("table `{table}` has no row with id {id}; check the id, or whether the row was deleted")]
+    #[error(
+        "table `{table}` has no row with id {id}; check the id, or whether the row was deleted"
+    )]
     NotFound {
         /// Table name.
         table: &'static str,

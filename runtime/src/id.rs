@@ -101,10 +101,7 @@ impl<T: Table> FromStr for Id<T> {
             reason,
         };
         let Some((table, number)) = s.rsplit_once(':') else {
-            return Err(invalid(format!(
-                "expected the form `{}:<number>`",
-                T::NAME
-            )));
+            return Err(invalid(format!("expected the form `{}:<number>`", T::NAME)));
         };
         if table != T::NAME {
             return Err(invalid(format!(

@@ -1,23 +1,30 @@
 //! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
 #![doc = include_str!("../../README.md")]
 
+mod clock;
 pub mod codec;
 mod column;
+mod db;
 mod error;
 mod id;
 mod schema;
+mod storage;
+mod tx;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use column::{Arg, Column, Json, KeyArg};
+pub use db::{Db, DbBuilder, IndexBuildProgress};
 pub use error::{Error, Result};
 pub use id::Id;
 pub use redorm_macros::{Column, Table};
 pub use schema::{Col, ColumnDef, FieldError, Index, IndexDef, Table, TableSchema, UniqueIndex};
+pub use tx::{Doc, Durability, ReadTx, WriteTx};
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Column, Id, Json, Table};
+    pub use crate::{Column, Db, Doc, Id, Json, Table};
 }

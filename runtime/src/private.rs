@@ -14,7 +14,11 @@ pub use std::vec::Vec;
 
 /// Appends the row form of one field.
 #[inline]
-pub fn encode_field<C: Column>(value: &C, column: usize, out: &mut Vec<u8>) -> Result<(), FieldError> {
+pub fn encode_field<C: Column>(
+    value: &C,
+    column: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
     value
         .encode_value(out)
         .map_err(|error| FieldError { column, error })
@@ -115,7 +119,5 @@ pub fn encode_variant_key(index: u32, out: &mut Vec<u8>) -> Result<(), CodecErro
 
 /// The error for a stored variant index the enum does not have.
 pub fn unknown_variant(enum_name: &str, index: u64) -> CodecError {
-    CodecError::new(format!(
-        "enum `{enum_name}` has no variant number {index}"
-    ))
+    CodecError::new(format!("enum `{enum_name}` has no variant number {index}"))
 }

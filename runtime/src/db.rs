@@ -1,0 +1,610 @@
+//! Opening a database: registration, schema validation against the stored catalog, index
+//! builds.
+
+use std::any::TypeId;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::schema::{Table, TableSchema};
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use crate::storage::{self, CATALOG, RESERVED_PREFIX, WriteStore};
+use crate::tx::{self, ReadTx, WriteTx};
+
+/// An open database. Cheap to clone (an `Arc` inside), `Send + Sync + 'static`: put it in your
+/// application state and share it between threads.
+///
+/// ```
+/// use redorm::prelude::*;
+///
+/// #[derive(Table, Debug, Clone, PartialEq)]
+/// #[table(name = "users")]
+/// struct User {
+///     #[unique]
+///     email: String,
+///     name: String,
+/// }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<User>().in_memory()?;
+/// let id = db.write(|tx| {
+///     tx.insert(User { email: "ada@example.com".into(), name: "Ada".into() })
+/// })?;
+/// let tx = db.read()?;
+/// let ada = tx.get(id)?.expect("just inserted");
+/// assert_eq!(ada.name, "Ada");
+/// assert_eq!(tx.get_by(User::by_email(), "ada@example.com")?.map(|d| d.id), Some(id));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) inner: Arc<DbInner>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field(
+                "tables",
+                &self
+                    .inner
+                    .tables
+                    .iter()
+                    .map(|t| t.schema.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("strict", &self.inner.strict)
+            .finish()
+    }
+}
+
+pub(crate) struct DbInner {
+    pub(crate) redb: redb::Database,
+    pub(crate) tables: Vec<TableInfo>,
+    by_type: HashMap<TypeId, usize>,
+    pub(crate) strict: bool,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// What the runtime knows about one registered table once the database is open.
+pub(crate) struct TableInfo {
+    pub(crate) schema: TableSchema,
+    /// The current schema version: rows written now carry it.
+    pub(crate) version: u32,
+    /// For rows written with an older version: stored column position -> struct field index.
+    pub(crate) layouts: HashMap<u32, Vec<usize>>,
+    /// redb table name of each index, in schema order.
+    pub(crate) index_tables: Vec<String>,
+}
+
+impl DbInner {
+    #[inline]
+    pub(crate) fn slot<T: Table>(&self) -> Result<usize> {
+        self.by_type
+            .get(&TypeId::of::<T>())
+            .copied()
+            .ok_or(Error::NotRegistered {
+                table: T::NAME,
+                type_name: std::any::type_name::<T>(),
+            })
+    }
+
+    #[inline]
+    pub(crate) fn info<T: Table>(&self) -> Result<&TableInfo> {
+        let slot = self.slot::<T>()?;
+        Ok(&self.tables[slot])
+    }
+}
+
+/// Progress of building an index from existing rows while opening a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexBuildProgress<'a> {
+    /// Table name.
+    pub table: &'a str,
+    /// Index name.
+    pub index: &'a str,
+    /// Rows indexed so far.
+    pub done: u64,
+    /// Rows in the table.
+    pub total: u64,
+}
+
+type IndexBuilder = fn(&mut WriteStore, &TableInfo, usize, &mut dyn FnMut(u64)) -> Result<()>;
+
+struct Registration {
+    type_id: TypeId,
+    type_name: &'static str,
+    schema: TableSchema,
+    build_index: IndexBuilder,
+}
+
+/// Configures and opens a [`Db`]. Start with [`Db::builder`].
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Note { text: String }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Db::builder().table::<Note>().open(dir.path().join("notes.redb"))?;
+/// # drop(db);
+/// # Ok(()) }
+/// ```
+pub struct DbBuilder {
+    tables: Vec<Registration>,
+    strict: bool,
+    clock: Arc<dyn Clock>,
+    on_index_build: Option<Box<dyn FnMut(IndexBuildProgress<'_>)>>,
+}
+
+impl std::fmt::Debug for DbBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbBuilder")
+            .field(
+                "tables",
+                &self
+                    .tables
+                    .iter()
+                    .map(|t| t.schema.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("strict", &self.strict)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Starts configuring a database.
+    pub fn builder() -> DbBuilder {
+        DbBuilder {
+            tables: Vec::new(),
+            strict: true,
+            clock: Arc::new(SystemClock),
+            on_index_build: None,
+        }
+    }
+
+    /// Begins a read transaction: a consistent snapshot of the database as of now, unaffected
+    /// by later writes. Any number may be open at once, beside a writer.
+    pub fn read(&self) -> Result<ReadTx> {
+        use redb::ReadableDatabase;
+        let txn = self.inner.redb.begin_read()?;
+        Ok(ReadTx::new(self.inner.clone(), txn))
+    }
+
+    /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls everything back
+    /// when it returns `Err`. Writers take turns (redb has one writer at a time).
+    pub fn write<R>(&self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
+        let mut tx = self.begin_write()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Begins a write transaction to be finished with [`WriteTx::commit`]; dropping it without
+    /// committing rolls it back.
+    pub fn begin_write(&self) -> Result<WriteTx> {
+        let txn = self.inner.redb.begin_write()?;
+        Ok(WriteTx::new(self.inner.clone(), txn))
+    }
+
+    /// The schema of each registered table, in registration order.
+    pub fn tables(&self) -> impl Iterator<Item = &TableSchema> {
+        self.inner.tables.iter().map(|t| &t.schema)
+    }
+}
+
+impl DbBuilder {
+    /// Registers a table. Every table the program reads or writes must be registered.
+    pub fn table<T: Table>(mut self) -> Self {
+        self.tables.push(Registration {
+            type_id: TypeId::of::<T>(),
+            type_name: std::any::type_name::<T>(),
+            schema: T::schema(),
+            build_index: tx::build_index::<T>,
+        });
+        self
+    }
+
+    /// Strict mode (the default, `true`): a query that no index serves is an error instead of
+    /// a silent full-table scan.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Replaces the clock the database stamps times from (see [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Called while opening, as indexes that are new to the file are built from its rows.
+    pub fn on_index_build(mut self, f: impl FnMut(IndexBuildProgress<'_>) + 'static) -> Self {
+        self.on_index_build = Some(Box::new(f));
+        self
+    }
+
+    /// Opens (or creates) the database file at `path`, then checks the registered tables
+    /// against the schema stored in it (see the crate docs on schema evolution).
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Db> {
+        self.check_registrations()?;
+        let redb = redb::Database::create(path)?;
+        self.finish(redb)
+    }
+
+    /// Opens a fresh database that lives in memory only, for tests and caches.
+    pub fn in_memory(self) -> Result<Db> {
+        self.check_registrations()?;
+        let redb =
+            redb::Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        self.finish(redb)
+    }
+
+    fn check_registrations(&self) -> Result<()> {
+        let mut names = HashSet::new();
+        let mut types = HashSet::new();
+        for reg in &self.tables {
+            let name = reg.schema.name;
+            if !types.insert(reg.type_id) {
+                return Err(Error::Schema {
+                    table: name.to_string(),
+                    message: format!(
+                        "`{}` is registered twice; register each table once",
+                        reg.type_name
+                    ),
+                });
+            }
+            if !names.insert(name) {
+                return Err(Error::Schema {
+                    table: name.to_string(),
+                    message: "two registered structs use this table name; give one of them \
+                              another name with #[table(name = \"...\")]"
+                        .to_string(),
+                });
+            }
+            if name.is_empty() || name.starts_with(RESERVED_PREFIX) || name.contains('#') {
+                return Err(Error::Schema {
+                    table: name.to_string(),
+                    message: format!(
+                        "table names may not be empty, start with `{RESERVED_PREFIX}` or contain `#`; rename the table"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, redb: redb::Database) -> Result<Db> {
+        let mut store = WriteStore {
+            txn: redb.begin_write()?,
+        };
+        let mut tables = Vec::with_capacity(self.tables.len());
+        let mut by_type = HashMap::new();
+        for (slot, reg) in self.tables.iter().enumerate() {
+            let info = reconcile(&mut store, reg, &mut self.on_index_build)?;
+            tables.push(info);
+            by_type.insert(reg.type_id, slot);
+        }
+        store.txn.commit()?;
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                redb,
+                tables,
+                by_type,
+                strict: self.strict,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+// ---- the stored catalog ---------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredTable {
+    versions: Vec<StoredVersion>,
+    indexes: Vec<StoredIndex>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredVersion {
+    version: u32,
+    columns: Vec<StoredColumn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredColumn {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredIndex {
+    name: String,
+    columns: Vec<String>,
+    unique: bool,
+    nulls_not_distinct: bool,
+}
+
+fn current_columns(schema: &TableSchema) -> Vec<StoredColumn> {
+    schema
+        .columns
+        .iter()
+        .map(|c| StoredColumn {
+            name: c.name.to_string(),
+            type_name: c.type_name.clone(),
+        })
+        .collect()
+}
+
+fn current_indexes(schema: &TableSchema) -> Vec<StoredIndex> {
+    schema
+        .indexes
+        .iter()
+        .map(|i| StoredIndex {
+            name: i.name.to_string(),
+            columns: i
+                .columns
+                .iter()
+                .map(|&c| {
+                    schema
+                        .columns
+                        .get(c)
+                        .map_or_else(|| format!("#{c}"), |col| col.name.to_string())
+                })
+                .collect(),
+            unique: i.unique,
+            nulls_not_distinct: i.nulls_not_distinct,
+        })
+        .collect()
+}
+
+/// Compares the registered struct with what the file holds, evolves the catalog, builds new
+/// indexes and drops removed ones.
+fn reconcile(
+    store: &mut WriteStore,
+    reg: &Registration,
+    progress: &mut Option<Box<dyn FnMut(IndexBuildProgress<'_>)>>,
+) -> Result<TableInfo> {
+    let schema = &reg.schema;
+    let table = schema.name;
+    for index in &schema.indexes {
+        if index.columns.iter().any(|&c| c >= schema.columns.len()) {
+            return Err(Error::Schema {
+                table: table.to_string(),
+                message: format!(
+                    "index `{}` names a column the table does not have",
+                    index.name
+                ),
+            });
+        }
+    }
+    let stored: Option<StoredTable> = {
+        let catalog = store.txn.open_table(CATALOG)?;
+        let raw = catalog.get(table)?;
+        match raw {
+            None => None,
+            Some(bytes) => Some(serde_json::from_slice(bytes.value()).map_err(|e| {
+                storage::corrupt(
+                    "__redorm_catalog",
+                    None,
+                    format!("the stored schema of table `{table}` does not parse: {e}"),
+                )
+            })?),
+        }
+    };
+    let columns = current_columns(schema);
+    let indexes = current_indexes(schema);
+    let index_tables: Vec<String> = schema
+        .indexes
+        .iter()
+        .map(|i| storage::index_table_name(table, i.name))
+        .collect();
+
+    let (versions, old_indexes) = match stored {
+        None => {
+            // A new table: create its redb tables so readers find them.
+            store.txn.open_table(storage::row_def(table))?;
+            for name in &index_tables {
+                store.txn.open_table(storage::index_def(name))?;
+            }
+            (
+                vec![StoredVersion {
+                    version: 1,
+                    columns: columns.clone(),
+                }],
+                None,
+            )
+        }
+        Some(stored) => {
+            let mut versions = stored.versions;
+            let Some(latest) = versions.last() else {
+                return Err(storage::corrupt(
+                    "__redorm_catalog",
+                    None,
+                    format!("the stored schema of table `{table}` has no versions"),
+                ));
+            };
+            check_columns(table, schema, &latest.columns)?;
+            if latest.columns != columns {
+                let version = latest.version + 1;
+                versions.push(StoredVersion {
+                    version,
+                    columns: columns.clone(),
+                });
+            }
+            (versions, Some(stored.indexes))
+        }
+    };
+
+    let Some(current) = versions.last() else {
+        return Err(storage::corrupt(
+            "__redorm_catalog",
+            None,
+            "no schema version",
+        ));
+    };
+    let version = current.version;
+    let mut layouts = HashMap::new();
+    for v in &versions {
+        if v.version == version {
+            continue;
+        }
+        let mut layout = Vec::with_capacity(v.columns.len());
+        for col in &v.columns {
+            match schema.columns.iter().position(|c| c.name == col.name) {
+                Some(i) => layout.push(i),
+                None => {
+                    return Err(Error::Schema {
+                        table: table.to_string(),
+                        message: format!(
+                            "rows written with schema version {} hold column `{}`, which the struct no longer has; put the field back",
+                            v.version, col.name
+                        ),
+                    });
+                }
+            }
+        }
+        layouts.insert(v.version, layout);
+    }
+    let info = TableInfo {
+        schema: schema.clone(),
+        version,
+        layouts,
+        index_tables,
+    };
+
+    if let Some(old_indexes) = old_indexes {
+        // Drop indexes the struct no longer declares (or declares differently).
+        for old in &old_indexes {
+            if !indexes.contains(old) {
+                store
+                    .txn
+                    .delete_table(storage::index_def(&storage::index_table_name(
+                        table, &old.name,
+                    )))?;
+            }
+        }
+        // Build the ones that are new (or changed) from the rows already stored.
+        for (pos, index) in indexes.iter().enumerate() {
+            if old_indexes.contains(index) {
+                continue;
+            }
+            let total = store.txn.open_table(storage::row_def(table))?.len()?;
+            let name = schema.indexes[pos].name;
+            let mut report = |done: u64| {
+                if let Some(cb) = progress.as_mut() {
+                    cb(IndexBuildProgress {
+                        table,
+                        index: name,
+                        done,
+                        total,
+                    });
+                }
+            };
+            (reg.build_index)(store, &info, pos, &mut report)?;
+        }
+    }
+
+    let record = StoredTable { versions, indexes };
+    let bytes = serde_json::to_vec(&record).map_err(|e| Error::Schema {
+        table: table.to_string(),
+        message: format!("cannot serialize the schema: {e}"),
+    })?;
+    store
+        .txn
+        .open_table(CATALOG)?
+        .insert(table, bytes.as_slice())?;
+    Ok(info)
+}
+
+fn check_columns(table: &str, schema: &TableSchema, stored: &[StoredColumn]) -> Result<()> {
+    for old in stored {
+        match schema.columns.iter().find(|c| c.name == old.name) {
+            None => {
+                return Err(Error::Schema {
+                    table: table.to_string(),
+                    message: format!(
+                        "column `{}` (type `{}`) is stored in the file but the struct has no such field; \
+                         dropping it would lose its data. Put the field back",
+                        old.name, old.type_name
+                    ),
+                });
+            }
+            Some(col) if !type_compatible(&old.type_name, &col.type_name) => {
+                return Err(Error::ColumnTypeChanged {
+                    table: table.to_string(),
+                    column: old.name.clone(),
+                    stored: old.type_name.clone(),
+                    current: col.type_name.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for col in &schema.columns {
+        if !stored.iter().any(|s| s.name == col.name) && !col.has_default {
+            return Err(Error::Schema {
+                table: table.to_string(),
+                message: format!(
+                    "column `{}` is new and existing rows have no value for it; \
+                     add #[default(...)] to the field or make it an Option",
+                    col.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether values stored as type `stored` read correctly as type `current`: the same type, or
+/// the same type where unit enums gained variants at the end (`enum(A,B)` -> `enum(A,B,C)`).
+pub(crate) fn type_compatible(stored: &str, current: &str) -> bool {
+    if stored == current {
+        return true;
+    }
+    let (mut s, mut c) = (stored, current);
+    loop {
+        match (s.find("enum("), c.find("enum(")) {
+            (None, None) => return s == c,
+            (Some(i), Some(j)) if s[..i] == c[..j] => {
+                let (s_rest, c_rest) = (&s[i + 5..], &c[j + 5..]);
+                let (Some(se), Some(ce)) = (s_rest.find(')'), c_rest.find(')')) else {
+                    return false;
+                };
+                let old: Vec<&str> = s_rest[..se].split(',').collect();
+                let new: Vec<&str> = c_rest[..ce].split(',').collect();
+                if new.len() < old.len() || new[..old.len()] != old[..] {
+                    return false;
+                }
+                s = &s_rest[se + 1..];
+                c = &c_rest[ce + 1..];
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_compatible;
+
+    #[test]
+    fn enum_types_may_gain_variants_at_the_end() {
+        assert!(type_compatible("u32", "u32"));
+        assert!(!type_compatible("u32", "u64"));
+        assert!(type_compatible("enum(A,B)", "enum(A,B,C)"));
+        assert!(type_compatible("Option<enum(A)>", "Option<enum(A,B)>"));
+        assert!(!type_compatible("enum(A,B)", "enum(B,A)"));
+        assert!(!type_compatible("enum(A,B)", "enum(A)"));
+        assert!(!type_compatible("Option<enum(A)>", "Vec<enum(A,B)>"));
+    }
+}

@@ -1,0 +1,402 @@
+//! The narrow interface between the ORM and the key-value engine.
+//!
+//! Everything the rest of the crate asks of storage goes through [`Source`] (ordered reads:
+//! point gets and ranges over byte keys) and [`Sink`] (puts and removes), implemented for
+//! redb's read and write transactions. The physical layout:
+//!
+//! * one table per user table, `u64 id -> row bytes`, named like the table;
+//! * one table per index, `key bytes -> ()`, named `table#index`, whose keys are the
+//!   key-encoded column values followed by the row id as 8 big-endian bytes;
+//! * `__redorm_catalog` (`table name -> stored schema as JSON`) and `__redorm_seq`
+//!   (`table name -> last id given`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use redb::{ReadOnlyTable, ReadableTable, TableDefinition};
+
+use crate::codec::{self, CodecError};
+use crate::error::{Error, Result};
+
+pub(crate) const CATALOG: TableDefinition<'static, &str, &[u8]> =
+    TableDefinition::new("__redorm_catalog");
+pub(crate) const SEQ: TableDefinition<'static, &str, u64> = TableDefinition::new("__redorm_seq");
+
+/// The prefix of every internal table name; user tables may not use it.
+pub(crate) const RESERVED_PREFIX: &str = "__redorm";
+
+pub(crate) fn row_def(name: &str) -> TableDefinition<'_, u64, &'static [u8]> {
+    TableDefinition::new(name)
+}
+
+pub(crate) fn index_def(name: &str) -> TableDefinition<'_, &'static [u8], ()> {
+    TableDefinition::new(name)
+}
+
+pub(crate) fn index_table_name(table: &str, index: &str) -> String {
+    format!("{table}#{index}")
+}
+
+/// Length of the id suffix of every index key.
+pub(crate) const ID_LEN: usize = 8;
+
+/// Splits the id off the end of an index key.
+pub(crate) fn id_of_index_key(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(ID_LEN)?;
+    let mut id = [0u8; ID_LEN];
+    id.copy_from_slice(&key[start..]);
+    Some(u64::from_be_bytes(id))
+}
+
+/// The system part of a stored row, before the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowHeader {
+    pub version: u32,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+const ROW_FORMAT: u8 = 1;
+const FLAG_DELETED: u8 = 1;
+
+impl RowHeader {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.push(ROW_FORMAT);
+        codec::put_varint(out, u64::from(self.version));
+        codec::put_varint(out, codec::zigzag(self.created_at));
+        match self.deleted_at {
+            None => out.push(0),
+            Some(at) => {
+                out.push(FLAG_DELETED);
+                codec::put_varint(out, codec::zigzag(at));
+            }
+        }
+    }
+
+    pub(crate) fn read(input: &mut &[u8]) -> std::result::Result<Self, CodecError> {
+        let format = codec::take(input, 1, "the row format byte")?[0];
+        if format != ROW_FORMAT {
+            return Err(CodecError::new(format!("unknown row format {format}")));
+        }
+        let version = u32::try_from(codec::get_varint(input)?)
+            .map_err(|_| CodecError::new("schema version out of range"))?;
+        let created_at = codec::unzigzag(codec::get_varint(input)?);
+        let flags = codec::take(input, 1, "the row flags")?[0];
+        let deleted_at = match flags {
+            0 => None,
+            FLAG_DELETED => Some(codec::unzigzag(codec::get_varint(input)?)),
+            other => return Err(CodecError::new(format!("unknown row flags 0x{other:02x}"))),
+        };
+        Ok(RowHeader {
+            version,
+            created_at,
+            deleted_at,
+        })
+    }
+}
+
+/// Ordered reads, for both kinds of transaction.
+pub(crate) trait Source {
+    /// Calls `f` with the bytes of row `id` of `table`, if it exists.
+    fn with_row<R>(
+        &self,
+        table: &str,
+        id: u64,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>>;
+
+    /// Calls `f` with each key of index table `index` in `[lo, hi)` order (reversed when
+    /// `reverse`), until `f` returns `false`.
+    fn scan_index(
+        &self,
+        index: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()>;
+
+    /// Calls `f` with each row of `table` with id in the range, until `f` returns `false`.
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()>;
+}
+
+/// Writes, for write transactions.
+pub(crate) trait Sink: Source {
+    fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()>;
+    fn remove_row(&mut self, table: &str, id: u64) -> Result<()>;
+    fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()>;
+    fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()>;
+}
+
+/// Every key that starts with `prefix`, as a `[lo, hi)` pair: `hi` is the smallest byte
+/// string greater than every string with the prefix (`None` when there is none).
+pub(crate) fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut hi = prefix.to_vec();
+    while let Some(last) = hi.pop() {
+        if last < 0xFF {
+            hi.push(last + 1);
+            return Some(hi);
+        }
+    }
+    None
+}
+
+fn bound_ref<'a, T: ?Sized>(b: &Bound<&'a T>) -> Bound<&'a T> {
+    match b {
+        Bound::Included(x) => Bound::Included(*x),
+        Bound::Excluded(x) => Bound::Excluded(*x),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// redb's read transaction, with the tables it opened kept open for its lifetime.
+pub(crate) struct ReadStore {
+    txn: redb::ReadTransaction,
+    rows: RefCell<HashMap<String, Option<ReadOnlyTable<u64, &'static [u8]>>>>,
+    indexes: RefCell<HashMap<String, Option<ReadOnlyTable<&'static [u8], ()>>>>,
+}
+
+impl ReadStore {
+    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+        ReadStore {
+            txn,
+            rows: RefCell::new(HashMap::new()),
+            indexes: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn row_table<R>(
+        &self,
+        table: &str,
+        f: impl FnOnce(Option<&ReadOnlyTable<u64, &'static [u8]>>) -> Result<R>,
+    ) -> Result<R> {
+        let mut cache = self.rows.borrow_mut();
+        if !cache.contains_key(table) {
+            let opened = match self.txn.open_table(row_def(table)) {
+                Ok(t) => Some(t),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            cache.insert(table.to_string(), opened);
+        }
+        f(cache.get(table).and_then(Option::as_ref))
+    }
+
+    fn index_table<R>(
+        &self,
+        index: &str,
+        f: impl FnOnce(Option<&ReadOnlyTable<&'static [u8], ()>>) -> Result<R>,
+    ) -> Result<R> {
+        let mut cache = self.indexes.borrow_mut();
+        if !cache.contains_key(index) {
+            let opened = match self.txn.open_table(index_def(index)) {
+                Ok(t) => Some(t),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            cache.insert(index.to_string(), opened);
+        }
+        f(cache.get(index).and_then(Option::as_ref))
+    }
+}
+
+fn scan_index_table<T: ReadableTable<&'static [u8], ()>>(
+    table: &T,
+    lo: Bound<&[u8]>,
+    hi: Bound<&[u8]>,
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+) -> Result<()> {
+    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
+        (&lo, &hi)
+    {
+        // redb panics on an inverted range; an empty one reads nothing.
+        if l > h {
+            return Ok(());
+        }
+    }
+    let range = table.range::<&[u8]>((bound_ref(&lo), bound_ref(&hi)))?;
+    if reverse {
+        for entry in range.rev() {
+            let (k, _) = entry?;
+            if !f(k.value())? {
+                break;
+            }
+        }
+    } else {
+        for entry in range {
+            let (k, _) = entry?;
+            if !f(k.value())? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scan_row_table<T: ReadableTable<u64, &'static [u8]>>(
+    table: &T,
+    lo: Bound<u64>,
+    hi: Bound<u64>,
+    reverse: bool,
+    f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<()> {
+    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
+        (&lo, &hi)
+    {
+        if l > h {
+            return Ok(());
+        }
+    }
+    let range = table.range::<u64>((lo, hi))?;
+    if reverse {
+        for entry in range.rev() {
+            let (k, v) = entry?;
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+    } else {
+        for entry in range {
+            let (k, v) = entry?;
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Source for ReadStore {
+    fn with_row<R>(
+        &self,
+        table: &str,
+        id: u64,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.row_table(table, |t| match t {
+            None => Ok(None),
+            Some(t) => match t.get(id)? {
+                None => Ok(None),
+                Some(guard) => f(guard.value()).map(Some),
+            },
+        })
+    }
+
+    fn scan_index(
+        &self,
+        index: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.index_table(index, |t| match t {
+            None => Ok(()),
+            Some(t) => scan_index_table(t, lo, hi, reverse, f),
+        })
+    }
+
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.row_table(table, |t| match t {
+            None => Ok(()),
+            Some(t) => scan_row_table(t, lo, hi, reverse, f),
+        })
+    }
+}
+
+/// redb's write transaction. Tables are opened per call: redb's write-side table handles
+/// borrow the transaction, so they cannot be cached beside it.
+pub(crate) struct WriteStore {
+    pub(crate) txn: redb::WriteTransaction,
+}
+
+impl Source for WriteStore {
+    fn with_row<R>(
+        &self,
+        table: &str,
+        id: u64,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let t = self.txn.open_table(row_def(table))?;
+        let guard = t.get(id)?;
+        match guard {
+            None => Ok(None),
+            Some(g) => f(g.value()).map(Some),
+        }
+    }
+
+    fn scan_index(
+        &self,
+        index: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let t = self.txn.open_table(index_def(index))?;
+        scan_index_table(&t, lo, hi, reverse, f)
+    }
+
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let t = self.txn.open_table(row_def(table))?;
+        scan_row_table(&t, lo, hi, reverse, f)
+    }
+}
+
+impl Sink for WriteStore {
+    fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
+        let mut t = self.txn.open_table(row_def(table))?;
+        t.insert(id, bytes)?;
+        Ok(())
+    }
+
+    fn remove_row(&mut self, table: &str, id: u64) -> Result<()> {
+        let mut t = self.txn.open_table(row_def(table))?;
+        t.remove(id)?;
+        Ok(())
+    }
+
+    fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
+        let mut t = self.txn.open_table(index_def(index))?;
+        t.insert(key, ())?;
+        Ok(())
+    }
+
+    fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
+        let mut t = self.txn.open_table(index_def(index))?;
+        t.remove(key)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn corrupt(table: &str, id: Option<u64>, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        table: table.to_string(),
+        id,
+        column: None,
+        detail: detail.into(),
+    }
+}
