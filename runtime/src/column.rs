@@ -446,6 +446,12 @@ impl Arg<Option<String>> for &str {
     }
 }
 
+impl<C: Column> Arg<Option<C>> for C {
+    fn into_column(self) -> Option<C> {
+        Some(self)
+    }
+}
+
 impl Arg<Vec<u8>> for &[u8] {
     fn into_column(self) -> Vec<u8> {
         self.to_vec()

@@ -69,6 +69,8 @@ pub(crate) struct DbInner {
     by_type: HashMap<TypeId, usize>,
     pub(crate) strict: bool,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Per-database key that signs pagination cursors.
+    pub(crate) secret: u64,
 }
 
 /// What the runtime knows about one registered table once the database is open.
@@ -292,6 +294,7 @@ impl DbBuilder {
             tables.push(info);
             by_type.insert(reg.type_id, slot);
         }
+        let secret = load_secret(&mut store)?;
         store.txn.commit()?;
         Ok(Db {
             inner: Arc::new(DbInner {
@@ -300,9 +303,30 @@ impl DbBuilder {
                 by_type,
                 strict: self.strict,
                 clock: self.clock,
+                secret,
             }),
         })
     }
+}
+
+/// The database's cursor-signing key: made at random when the file is created, kept in the
+/// catalog.
+fn load_secret(store: &mut WriteStore) -> Result<u64> {
+    const KEY: &str = "__redorm_secret";
+    let mut catalog = store.txn.open_table(CATALOG)?;
+    if let Some(bytes) = catalog.get(KEY)? {
+        if let Ok(arr) = <[u8; 8]>::try_from(bytes.value()) {
+            return Ok(u64::from_le_bytes(arr));
+        }
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos()));
+    let secret = h.finish();
+    catalog.insert(KEY, secret.to_le_bytes().as_slice())?;
+    Ok(secret)
 }
 
 // ---- the stored catalog ---------------------------------------------------------------

@@ -112,6 +112,62 @@ pub enum Error {
         type_name: &'static str,
     },
 
+    /// Strict mode: the query would read the whole table because no index serves its filter
+    /// (or its order). Add the suggested index, or say `.allow_full_scan()`.
+    #[error(
+        "query on `{table}` needs an index: no index serves {filter}, so it would scan the whole \
+         table. Add `{suggestion}` to the table's #[table(...)] attribute, or call \
+         `.allow_full_scan()` on the query (or open the database with `.strict(false)`)"
+    )]
+    IndexRequired {
+        /// Table name.
+        table: &'static str,
+        /// The part of the query no index serves.
+        filter: String,
+        /// An index declaration that would serve it.
+        suggestion: String,
+    },
+
+    /// A pagination cursor that cannot be used with this query.
+    #[error("invalid cursor for a query on `{table}`: {reason}")]
+    InvalidCursor {
+        /// Table name.
+        table: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A query whose options contradict each other.
+    #[error("invalid query on `{table}`: {reason}")]
+    InvalidQuery {
+        /// Table name.
+        table: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
+    /// `first_or_err` found no row.
+    #[error("no row of `{table}` matches {filter}")]
+    NoMatch {
+        /// Table name.
+        table: &'static str,
+        /// The query's filter.
+        filter: String,
+    },
+
+    /// `unique` found more than one row.
+    #[error("more than one row of `{table}` matches {filter} (rows {first} and {second}); narrow the filter, or use first()")]
+    NotUnique {
+        /// Table name.
+        table: &'static str,
+        /// The query's filter.
+        filter: String,
+        /// Id of the first match.
+        first: u64,
+        /// Id of the second match.
+        second: u64,
+    },
+
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] Box<redb::Error>),

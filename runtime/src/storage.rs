@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use redb::{ReadOnlyTable, ReadableTable, TableDefinition};
+use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use crate::codec::{self, CodecError};
 use crate::error::{Error, Result};
@@ -126,6 +126,9 @@ pub(crate) trait Source {
         reverse: bool,
         f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()>;
+
+    /// Number of rows in `table` (O(1)).
+    fn row_count(&self, table: &str) -> Result<u64>;
 }
 
 /// Writes, for write transactions.
@@ -276,6 +279,13 @@ fn scan_row_table<T: ReadableTable<u64, &'static [u8]>>(
 }
 
 impl Source for ReadStore {
+    fn row_count(&self, table: &str) -> Result<u64> {
+        self.row_table(table, |t| match t {
+            None => Ok(0),
+            Some(t) => Ok(t.len()?),
+        })
+    }
+
     fn with_row<R>(
         &self,
         table: &str,
@@ -327,6 +337,10 @@ pub(crate) struct WriteStore {
 }
 
 impl Source for WriteStore {
+    fn row_count(&self, table: &str) -> Result<u64> {
+        Ok(self.txn.open_table(row_def(table))?.len()?)
+    }
+
     fn with_row<R>(
         &self,
         table: &str,

@@ -11,6 +11,7 @@ use crate::column::KeyArg;
 use crate::db::{DbInner, TableInfo};
 use crate::error::{Error, Result};
 use crate::id::Id;
+use crate::query::Query;
 use crate::schema::{FieldError, Table, UniqueIndex};
 use crate::storage::{self, ReadStore, RowHeader, SEQ, Sink, Source, WriteStore};
 
@@ -90,7 +91,7 @@ pub enum Durability {
 
 // ---- reading -----------------------------------------------------------------------------
 
-fn decode_doc<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> Result<Doc<T>> {
+pub(crate) fn decode_doc<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> Result<Doc<T>> {
     let table = info.schema.name;
     let mut input = bytes;
     let header =
@@ -203,6 +204,68 @@ fn get_by<T: Table, K, S: Source>(
     }
 }
 
+/// A borrowed transaction of either kind, for code that only reads (queries).
+#[derive(Clone, Copy)]
+pub(crate) enum TxRef<'a> {
+    Read(&'a ReadStore),
+    Write(&'a WriteStore),
+}
+
+impl TxRef<'_> {
+    pub(crate) fn row_count(&self, table: &str) -> Result<u64> {
+        match self {
+            TxRef::Read(s) => s.row_count(table),
+            TxRef::Write(s) => s.row_count(table),
+        }
+    }
+}
+
+impl Source for TxRef<'_> {
+    fn with_row<R>(
+        &self,
+        table: &str,
+        id: u64,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>> {
+        match self {
+            TxRef::Read(s) => s.with_row(table, id, f),
+            TxRef::Write(s) => s.with_row(table, id, f),
+        }
+    }
+
+    fn scan_index(
+        &self,
+        index: &str,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            TxRef::Read(s) => s.scan_index(index, lo, hi, reverse, f),
+            TxRef::Write(s) => s.scan_index(index, lo, hi, reverse, f),
+        }
+    }
+
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            TxRef::Read(s) => s.scan_rows(table, lo, hi, reverse, f),
+            TxRef::Write(s) => s.scan_rows(table, lo, hi, reverse, f),
+        }
+    }
+
+    fn row_count(&self, table: &str) -> Result<u64> {
+        TxRef::row_count(self, table)
+    }
+}
+
 /// A read transaction: a consistent snapshot. Begin one with [`Db::read`](crate::Db::read).
 pub struct ReadTx {
     db: Arc<DbInner>,
@@ -239,6 +302,11 @@ impl ReadTx {
         key: impl KeyArg<K>,
     ) -> Result<Option<Doc<T>>> {
         get_by(&self.db, &self.store, index, key)
+    }
+
+    /// Starts a query on table `T`; see [`Query`].
+    pub fn query<T: Table>(&self) -> Query<'_, T> {
+        Query::new(TxRef::Read(&self.store), &self.db)
     }
 }
 
@@ -371,6 +439,11 @@ impl WriteTx {
         key: impl KeyArg<K>,
     ) -> Result<Option<Doc<T>>> {
         get_by(&self.db, &self.store, index, key)
+    }
+
+    /// Starts a query on table `T` that sees this transaction's writes; see [`Query`].
+    pub fn query<T: Table>(&self) -> Query<'_, T> {
+        Query::new(TxRef::Write(&self.store), &self.db)
     }
 
     fn next_id(&mut self, slot: usize) -> Result<u64> {

@@ -1,0 +1,552 @@
+//! Typed filter expressions, built from column descriptors.
+//!
+//! ```
+//! use redorm::prelude::*;
+//! #[derive(Table, Debug)]
+//! struct User { name: String, age: u32, team: Option<String> }
+//!
+//! let f = User::age().gte(18u32).and(User::name().starts_with("A")).or(User::team().is_null());
+//! assert_eq!(f.to_string(), "((age >= 18 AND name starts_with \"A\") OR team IS NULL)");
+//! ```
+//!
+//! A value of the wrong type, or a column of another table, does not compile:
+//!
+//! ```compile_fail
+//! use redorm::prelude::*;
+//! #[derive(Table, Debug)]
+//! struct User { age: u32 }
+//! let f = User::age().eq("eighteen"); // a &str is not a u32
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::codec;
+use crate::column::{Arg, Column};
+use crate::schema::{Col, Table};
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl CmpOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Gt => ">",
+            CmpOp::Gte => ">=",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "<=",
+        }
+    }
+}
+
+/// A string test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+    Like,
+}
+
+impl StrOp {
+    fn name(self) -> &'static str {
+        match self {
+            StrOp::StartsWith => "starts_with",
+            StrOp::EndsWith => "ends_with",
+            StrOp::Contains => "contains",
+            StrOp::Like => "like",
+        }
+    }
+}
+
+/// A value as an index key plus its printable form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyValue {
+    pub(crate) key: Vec<u8>,
+    pub(crate) shown: String,
+}
+
+impl KeyValue {
+    fn of<C: Column>(value: C) -> Result<Self, String> {
+        let mut key = Vec::new();
+        value.encode_key(&mut key).map_err(|e| e.detail)?;
+        Ok(KeyValue {
+            key,
+            shown: format!("{value:?}"),
+        })
+    }
+}
+
+/// Extracts the string from a string column's key encoding (`None` for a null).
+pub(crate) type StrExtract = fn(&[u8]) -> Option<String>;
+
+/// One test on one column.
+#[derive(Clone)]
+pub(crate) enum Pred {
+    Cmp(CmpOp, KeyValue),
+    Between(KeyValue, KeyValue),
+    In(Vec<KeyValue>),
+    NotIn(Vec<KeyValue>),
+    IsNull,
+    IsNotNull,
+    Str {
+        op: StrOp,
+        pattern: String,
+        /// For `starts_with`: the key bytes every matching value's key starts with.
+        prefix_key: Vec<u8>,
+        extract: StrExtract,
+    },
+}
+
+/// The expression tree, untyped: columns are positions in the table schema.
+#[derive(Clone)]
+pub(crate) enum Expr {
+    Pred {
+        column: usize,
+        name: &'static str,
+        pred: Pred,
+    },
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    /// A filter whose value could not be encoded; running the query reports it.
+    Invalid(Arc<str>),
+}
+
+/// A filter on rows of table `T`: built from the column descriptors `T::field()` and combined
+/// with [`and`](Filter::and), [`or`](Filter::or) and [`not`](Filter::not).
+pub struct Filter<T> {
+    pub(crate) expr: Expr,
+    _table: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Filter<T> {
+    fn clone(&self) -> Self {
+        Filter {
+            expr: self.expr.clone(),
+            _table: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Filter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Filter({self})")
+    }
+}
+
+impl<T> fmt::Display for Filter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.expr.fmt(f)
+    }
+}
+
+impl<T> Filter<T> {
+    pub(crate) fn from_expr(expr: Expr) -> Self {
+        Filter {
+            expr,
+            _table: PhantomData,
+        }
+    }
+
+    /// Both filters hold.
+    pub fn and(self, other: Filter<T>) -> Filter<T> {
+        let mut parts = Vec::new();
+        for e in [self.expr, other.expr] {
+            match e {
+                Expr::And(inner) => parts.extend(inner),
+                e => parts.push(e),
+            }
+        }
+        Filter::from_expr(Expr::And(parts))
+    }
+
+    /// Either filter holds.
+    pub fn or(self, other: Filter<T>) -> Filter<T> {
+        let mut parts = Vec::new();
+        for e in [self.expr, other.expr] {
+            match e {
+                Expr::Or(inner) => parts.extend(inner),
+                e => parts.push(e),
+            }
+        }
+        Filter::from_expr(Expr::Or(parts))
+    }
+
+    /// The filter does not hold.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Filter<T> {
+        Filter::from_expr(Expr::Not(Box::new(self.expr)))
+    }
+}
+
+impl<T> std::ops::Not for Filter<T> {
+    type Output = Filter<T>;
+    fn not(self) -> Filter<T> {
+        Filter::not(self)
+    }
+}
+
+fn show_list(values: &[KeyValue]) -> String {
+    let parts: Vec<&str> = values.iter().map(|v| v.shown.as_str()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Pred { name, pred, .. } => match pred {
+                Pred::Cmp(op, v) => write!(f, "{name} {} {}", op.symbol(), v.shown),
+                Pred::Between(lo, hi) => write!(f, "{name} BETWEEN {} AND {}", lo.shown, hi.shown),
+                Pred::In(vs) => write!(f, "{name} IN {}", show_list(vs)),
+                Pred::NotIn(vs) => write!(f, "{name} NOT IN {}", show_list(vs)),
+                Pred::IsNull => write!(f, "{name} IS NULL"),
+                Pred::IsNotNull => write!(f, "{name} IS NOT NULL"),
+                Pred::Str { op, pattern, .. } => write!(f, "{name} {} {pattern:?}", op.name()),
+            },
+            Expr::And(parts) | Expr::Or(parts) => {
+                let sep = if matches!(self, Expr::And(_)) { " AND " } else { " OR " };
+                f.write_str("(")?;
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(sep)?;
+                    }
+                    p.fmt(f)?;
+                }
+                f.write_str(")")
+            }
+            Expr::Not(inner) => write!(f, "NOT {inner}"),
+            Expr::Invalid(why) => write!(f, "<invalid: {why}>"),
+        }
+    }
+}
+
+// ---- evaluation on a row ------------------------------------------------------------------
+
+impl Expr {
+    /// Whether `row` satisfies the expression. `Err` for an invalid filter.
+    pub(crate) fn eval<T: Table>(&self, row: &T, scratch: &mut Vec<u8>) -> Result<bool, String> {
+        Ok(match self {
+            Expr::Pred { column, pred, .. } => {
+                if matches!(pred, Pred::IsNull) {
+                    return Ok(row.column_is_null(*column));
+                }
+                if matches!(pred, Pred::IsNotNull) {
+                    return Ok(!row.column_is_null(*column));
+                }
+                scratch.clear();
+                row.encode_column_key(*column, scratch)
+                    .map_err(|e| e.detail)?;
+                let k = scratch.as_slice();
+                match pred {
+                    Pred::Cmp(op, v) => {
+                        let o = k.cmp(v.key.as_slice());
+                        match op {
+                            CmpOp::Eq => o.is_eq(),
+                            CmpOp::Ne => o.is_ne(),
+                            CmpOp::Gt => o.is_gt(),
+                            CmpOp::Gte => o.is_ge(),
+                            CmpOp::Lt => o.is_lt(),
+                            CmpOp::Lte => o.is_le(),
+                        }
+                    }
+                    Pred::Between(lo, hi) => k >= lo.key.as_slice() && k <= hi.key.as_slice(),
+                    Pred::In(vs) => vs.iter().any(|v| v.key == k),
+                    Pred::NotIn(vs) => vs.iter().all(|v| v.key != k),
+                    Pred::Str {
+                        op,
+                        pattern,
+                        extract,
+                        ..
+                    } => match extract(k) {
+                        None => false,
+                        Some(s) => match op {
+                            StrOp::StartsWith => s.starts_with(pattern.as_str()),
+                            StrOp::EndsWith => s.ends_with(pattern.as_str()),
+                            StrOp::Contains => s.contains(pattern.as_str()),
+                            StrOp::Like => like(&s, pattern),
+                        },
+                    },
+                    Pred::IsNull | Pred::IsNotNull => false,
+                }
+            }
+            Expr::And(parts) => {
+                for p in parts {
+                    if !p.eval(row, scratch)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Expr::Or(parts) => {
+                for p in parts {
+                    if p.eval(row, scratch)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Expr::Not(inner) => !inner.eval(row, scratch)?,
+            Expr::Invalid(why) => return Err(why.to_string()),
+        })
+    }
+
+    /// The first invalid part, if any.
+    pub(crate) fn invalid(&self) -> Option<&str> {
+        match self {
+            Expr::Invalid(why) => Some(why),
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(Expr::invalid),
+            Expr::Not(inner) => inner.invalid(),
+            Expr::Pred { .. } => None,
+        }
+    }
+}
+
+/// SQL `LIKE`: `%` matches any run of characters, `_` exactly one; case-sensitive; no escape.
+pub(crate) fn like(s: &str, pattern: &str) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    // Greedy matching with backtracking to the last `%`: linear in practice, no recursion.
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        if j < p.len() && (p[j] == '_' || (p[j] != '%' && p[j] == s[i])) {
+            i += 1;
+            j += 1;
+        } else if j < p.len() && p[j] == '%' {
+            star = Some((j, i));
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            j = sj + 1;
+            i = si + 1;
+            star = Some((sj, si + 1));
+        } else {
+            return false;
+        }
+    }
+    while j < p.len() && p[j] == '%' {
+        j += 1;
+    }
+    j == p.len()
+}
+
+// ---- building filters from column descriptors ------------------------------------------------
+
+fn pred<T, C>(col: &Col<T, C>, pred: Pred) -> Filter<T> {
+    Filter::from_expr(Expr::Pred {
+        column: col.position(),
+        name: col.name(),
+        pred,
+    })
+}
+
+fn value_or_invalid<T, C: Column>(
+    col: &Col<T, C>,
+    v: impl Arg<C>,
+    f: impl FnOnce(KeyValue) -> Pred,
+) -> Filter<T> {
+    match KeyValue::of(v.into_column()) {
+        Ok(kv) => pred(col, f(kv)),
+        Err(why) => Filter::from_expr(Expr::Invalid(
+            format!("value for column `{}` cannot be encoded: {why}", col.name()).into(),
+        )),
+    }
+}
+
+fn values<C: Column, A: Arg<C>>(vs: impl IntoIterator<Item = A>) -> Result<Vec<KeyValue>, String> {
+    let mut out: Vec<KeyValue> = Vec::new();
+    for v in vs {
+        out.push(KeyValue::of(v.into_column())?);
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out.dedup_by(|a, b| a.key == b.key);
+    Ok(out)
+}
+
+impl<T, C: Column> Col<T, C> {
+    /// Equal to `v`.
+    pub fn eq(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Eq, k))
+    }
+    /// Not equal to `v` (a `None` column is not equal to `Some(v)`).
+    pub fn ne(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Ne, k))
+    }
+    /// Greater than `v`, in the column's key order (for `Option`, `None` is smallest).
+    pub fn gt(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Gt, k))
+    }
+    /// Greater than or equal to `v`.
+    pub fn gte(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Gte, k))
+    }
+    /// Less than `v`.
+    pub fn lt(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Lt, k))
+    }
+    /// Less than or equal to `v`.
+    pub fn lte(&self, v: impl Arg<C>) -> Filter<T> {
+        value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Lte, k))
+    }
+    /// Between `lo` and `hi`, both included.
+    pub fn between(&self, lo: impl Arg<C>, hi: impl Arg<C>) -> Filter<T> {
+        match (KeyValue::of(lo.into_column()), KeyValue::of(hi.into_column())) {
+            (Ok(lo), Ok(hi)) => pred(self, Pred::Between(lo, hi)),
+            (Err(why), _) | (_, Err(why)) => Filter::from_expr(Expr::Invalid(
+                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+            )),
+        }
+    }
+    /// Equal to one of `vs`. An empty list matches nothing.
+    pub fn in_<A: Arg<C>>(&self, vs: impl IntoIterator<Item = A>) -> Filter<T> {
+        match values(vs) {
+            Ok(vs) => pred(self, Pred::In(vs)),
+            Err(why) => Filter::from_expr(Expr::Invalid(
+                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+            )),
+        }
+    }
+    /// Equal to none of `vs`. An empty list matches everything.
+    pub fn not_in<A: Arg<C>>(&self, vs: impl IntoIterator<Item = A>) -> Filter<T> {
+        match values(vs) {
+            Ok(vs) => pred(self, Pred::NotIn(vs)),
+            Err(why) => Filter::from_expr(Expr::Invalid(
+                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+            )),
+        }
+    }
+}
+
+impl<T, C: Column> Col<T, Option<C>> {
+    /// The column holds `None`.
+    pub fn is_null(&self) -> Filter<T> {
+        pred(self, Pred::IsNull)
+    }
+    /// The column holds a value.
+    pub fn is_not_null(&self) -> Filter<T> {
+        pred(self, Pred::IsNotNull)
+    }
+}
+
+/// String columns: `String` and `Option<String>`.
+pub trait StrColumn: Column {
+    #[doc(hidden)]
+    fn key_prefix(pattern: &str) -> Vec<u8>;
+    #[doc(hidden)]
+    fn extract(key: &[u8]) -> Option<String>;
+}
+
+fn escaped_prefix(pattern: &str, out: &mut Vec<u8>) {
+    codec::put_key_bytes(out, pattern.as_bytes());
+    // Drop the terminator: every string starting with `pattern` has these bytes first.
+    out.truncate(out.len() - 2);
+}
+
+fn unescape(mut key: &[u8]) -> Option<String> {
+    let bytes = codec::get_key_bytes(&mut key).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+impl StrColumn for String {
+    fn key_prefix(pattern: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        escaped_prefix(pattern, &mut out);
+        out
+    }
+    fn extract(key: &[u8]) -> Option<String> {
+        unescape(key)
+    }
+}
+
+impl StrColumn for Option<String> {
+    fn key_prefix(pattern: &str) -> Vec<u8> {
+        let mut out = vec![1];
+        escaped_prefix(pattern, &mut out);
+        out
+    }
+    fn extract(key: &[u8]) -> Option<String> {
+        match key.split_first() {
+            Some((1, rest)) => unescape(rest),
+            _ => None,
+        }
+    }
+}
+
+impl<T, C: StrColumn> Col<T, C> {
+    fn str_pred(&self, op: StrOp, pattern: &str) -> Filter<T> {
+        pred(
+            self,
+            Pred::Str {
+                op,
+                pattern: pattern.to_string(),
+                prefix_key: C::key_prefix(pattern),
+                extract: C::extract,
+            },
+        )
+    }
+    /// Starts with `prefix` (case-sensitive). Served by an index on the column as a range.
+    pub fn starts_with(&self, prefix: &str) -> Filter<T> {
+        self.str_pred(StrOp::StartsWith, prefix)
+    }
+    /// Ends with `suffix` (case-sensitive; a post-filter).
+    pub fn ends_with(&self, suffix: &str) -> Filter<T> {
+        self.str_pred(StrOp::EndsWith, suffix)
+    }
+    /// Contains `needle` (case-sensitive; a post-filter).
+    pub fn contains(&self, needle: &str) -> Filter<T> {
+        self.str_pred(StrOp::Contains, needle)
+    }
+    /// Matches the SQL `LIKE` pattern: `%` any run of characters, `_` one character;
+    /// case-sensitive. A pattern with a literal prefix before its first wildcard is served by
+    /// an index like `starts_with`.
+    pub fn like(&self, pattern: &str) -> Filter<T> {
+        let literal: String = pattern.chars().take_while(|c| *c != '%' && *c != '_').collect();
+        let mut f = self.str_pred(StrOp::Like, pattern);
+        if let Expr::Pred {
+            pred: Pred::Str { prefix_key, .. },
+            ..
+        } = &mut f.expr
+        {
+            *prefix_key = C::key_prefix(&literal);
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like;
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "%"));
+        assert!(like("", "%"));
+        assert!(!like("", "_"));
+        assert!(like("hello", "_ello"));
+        assert!(!like("hello", "_llo"));
+        assert!(like("a%b", "a%b"));
+        assert!(like("abcabc", "%bc"));
+        assert!(!like("Hello", "h%"));
+        assert!(like("mississippi", "m%iss%pi"));
+        assert!(!like("mississippi", "m%iss%pa"));
+        assert!(like("héllo", "h_llo"));
+    }
+}
