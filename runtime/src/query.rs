@@ -686,8 +686,9 @@ struct Plan {
 enum Use {
     /// Pins the column to these key values.
     Pin(Vec<KeyValue>),
-    /// Bounds the column.
-    Range(Box<dyn Fn(&mut ColRange)>),
+    /// Bounds the column; `exact` when the bound alone decides the part (a `like` with
+    /// wildcards after its literal prefix is only narrowed by it, and still checked per row).
+    Range(Box<dyn Fn(&mut ColRange)>, bool),
 }
 
 fn classify(e: &Expr) -> Option<(usize, Use)> {
@@ -720,7 +721,7 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                                 Eq | Ne => {}
                             }
                             r.shown.push(shown.clone());
-                        })),
+                        }), true),
                     ))
                     .filter(|_| !matches!(op, crate::filter::CmpOp::Ne))
                 }
@@ -733,7 +734,7 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                             r.tighten_lo(lo.key.clone(), true);
                             r.tighten_hi(hi.key.clone(), true);
                             r.shown.push(shown.clone());
-                        })),
+                        }), true),
                     ))
                 }
                 Pred::Str {
@@ -751,6 +752,10 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                     if literal_empty {
                         return None;
                     }
+                    // `like` is decided by the range alone only for "literal%".
+                    let exact = *op == StrOp::StartsWith
+                        || (pattern.ends_with('%')
+                            && !pattern[..pattern.len() - 1].contains(['%', '_']));
                     let p = prefix_key.clone();
                     let shown = format!("{name} {} {pattern:?}", if *op == StrOp::Like { "like" } else { "starts_with" });
                     Some((
@@ -761,7 +766,7 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                                 r.tighten_hi(up, false);
                             }
                             r.shown.push(shown.clone());
-                        })),
+                        }), exact),
                     ))
                 }
                 _ => None,
@@ -870,10 +875,12 @@ fn plan(info: &TableInfo, filter: Option<&Expr>, order: &[(usize, bool)], using:
             let mut r = ColRange::default();
             let mut any = false;
             for (i, u) in uses.iter().enumerate() {
-                if let Some((c, Use::Range(apply))) = u {
+                if let Some((c, Use::Range(apply, exact))) = u {
                     if *c == next {
                         apply(&mut r);
-                        consumed.push(i);
+                        if *exact {
+                            consumed.push(i);
+                        }
                         any = true;
                     }
                 }
@@ -1047,7 +1054,7 @@ impl Plan {
         for part in conjuncts(self.residual.as_ref()) {
             match classify(&part) {
                 Some((c, Use::Pin(_))) => eq.push(c),
-                Some((c, Use::Range(_))) => range.push(c),
+                Some((c, Use::Range(..))) => range.push(c),
                 None => {
                     if let Expr::Pred { column, .. } = part {
                         range.push(column);
