@@ -59,6 +59,17 @@ pub trait Column: fmt::Debug + Sized + Send + Sync + 'static {
     fn implicit_default() -> Option<Self> {
         None
     }
+
+    /// The row id this value holds, for `Id<_>` and `Option<Id<_>>` columns.
+    fn as_id(&self) -> Option<u64> {
+        None
+    }
+
+    /// Sets the value to "no value"; `false` (and no change) for a column that is not an
+    /// `Option`.
+    fn set_null(&mut self) -> bool {
+        false
+    }
 }
 
 macro_rules! unsigned_column {
@@ -302,6 +313,13 @@ impl<C: Column> Column for Option<C> {
     }
     fn implicit_default() -> Option<Self> {
         Some(None)
+    }
+    fn as_id(&self) -> Option<u64> {
+        self.as_ref().and_then(Column::as_id)
+    }
+    fn set_null(&mut self) -> bool {
+        *self = None;
+        true
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct DbInner {
     pub(crate) clock: Arc<dyn Clock>,
     /// Per-database key that signs pagination cursors.
     pub(crate) secret: u64,
+    /// Most distinct keys one level of a relation load may read.
+    pub(crate) fan_out_max_keys: usize,
 }
 
 /// What the runtime knows about one registered table once the database is open.
@@ -100,6 +102,16 @@ impl DbInner {
     pub(crate) fn info<T: Table>(&self) -> Result<&TableInfo> {
         let slot = self.slot::<T>()?;
         Ok(&self.tables[slot])
+    }
+
+    pub(crate) fn info_by_type(&self, type_id: TypeId, name: &'static str) -> Result<&TableInfo> {
+        match self.by_type.get(&type_id) {
+            Some(&slot) => Ok(&self.tables[slot]),
+            None => Err(Error::NotRegistered {
+                table: name,
+                type_name: name,
+            }),
+        }
     }
 }
 
@@ -141,6 +153,7 @@ struct Registration {
 pub struct DbBuilder {
     tables: Vec<Registration>,
     strict: bool,
+    fan_out_max_keys: usize,
     clock: Arc<dyn Clock>,
     on_index_build: Option<Box<dyn FnMut(IndexBuildProgress<'_>)>>,
 }
@@ -167,6 +180,7 @@ impl Db {
         DbBuilder {
             tables: Vec::new(),
             strict: true,
+            fan_out_max_keys: 1000,
             clock: Arc::new(SystemClock),
             on_index_build: None,
         }
@@ -218,6 +232,14 @@ impl DbBuilder {
     /// a silent full-table scan.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// The most distinct keys one level of a relation load may read (default 1000); a load
+    /// that needs more fails with [`Error::FanOutExceeded`] unless the relation says
+    /// `allow_fan_out()`.
+    pub fn fan_out_max_keys(mut self, n: usize) -> Self {
+        self.fan_out_max_keys = n;
         self
     }
 
@@ -284,9 +306,7 @@ impl DbBuilder {
     }
 
     fn finish(mut self, redb: redb::Database) -> Result<Db> {
-        let mut store = WriteStore {
-            txn: redb.begin_write()?,
-        };
+        let mut store = WriteStore::new(redb.begin_write()?);
         let mut tables = Vec::with_capacity(self.tables.len());
         let mut by_type = HashMap::new();
         for (slot, reg) in self.tables.iter().enumerate() {
@@ -294,6 +314,7 @@ impl DbBuilder {
             tables.push(info);
             by_type.insert(reg.type_id, slot);
         }
+        validate_relations(&self.tables)?;
         let secret = load_secret(&mut store)?;
         store.txn.commit()?;
         Ok(Db {
@@ -304,9 +325,113 @@ impl DbBuilder {
                 strict: self.strict,
                 clock: self.clock,
                 secret,
+                fan_out_max_keys: self.fan_out_max_keys,
             }),
         })
     }
+}
+
+/// Every relation's target (and join table) is registered, and no cycle of required foreign
+/// keys makes a first insert impossible.
+fn validate_relations(tables: &[Registration]) -> Result<()> {
+    let registered = |t: TypeId| tables.iter().any(|r| r.type_id == t);
+    for reg in tables {
+        let schema = &reg.schema;
+        for fk in &schema.foreign_keys {
+            if !registered(fk.target_type) {
+                return Err(Error::Schema {
+                    table: schema.name.to_string(),
+                    message: format!(
+                        "foreign key `{}` ({}) points at table `{}`, which is not registered; \
+                         register it with `.table::<...>()`",
+                        schema.columns.get(fk.column).map_or("?", |c| c.name),
+                        fk.relation,
+                        fk.target
+                    ),
+                });
+            }
+        }
+        for rel in &schema.relations {
+            if !registered(rel.target_type) {
+                return Err(Error::Schema {
+                    table: schema.name.to_string(),
+                    message: format!(
+                        "relation `{}` points at table `{}`, which is not registered; register it with `.table::<...>()`",
+                        rel.name, rel.target
+                    ),
+                });
+            }
+            if let Some((through, t)) = rel.through {
+                if !registered(t) {
+                    return Err(Error::Schema {
+                        table: schema.name.to_string(),
+                        message: format!(
+                            "relation `{}` goes through join table `{through}`, which is not registered; \
+                             register it with `.table::<...>()`",
+                            rel.name
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    // Required foreign keys: child -> parent edges. A cycle means no row could be inserted first.
+    let slot_of = |t: TypeId| tables.iter().position(|r| r.type_id == t);
+    let edges: Vec<Vec<usize>> = tables
+        .iter()
+        .map(|r| {
+            r.schema
+                .foreign_keys
+                .iter()
+                .filter(|fk| !fk.nullable)
+                .filter_map(|fk| slot_of(fk.target_type))
+                .collect()
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; tables.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    fn visit(
+        n: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        state[n] = 1;
+        stack.push(n);
+        for &m in &edges[n] {
+            if state[m] == 1 {
+                let start = stack.iter().position(|&x| x == m).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(m);
+                return Some(cycle);
+            }
+            if state[m] == 0 {
+                if let Some(c) = visit(m, edges, state, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        state[n] = 2;
+        None
+    }
+    for n in 0..tables.len() {
+        if state[n] == 0 {
+            if let Some(cycle) = visit(n, &edges, &mut state, &mut stack) {
+                let names: Vec<&str> = cycle.iter().map(|&i| tables[i].schema.name).collect();
+                return Err(Error::Schema {
+                    table: names[0].to_string(),
+                    message: format!(
+                        "required foreign keys form a cycle ({}): no row could ever be inserted first. \
+                         Make one of these foreign keys an Option<Id<...>>",
+                        names.join(" -> ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The database's cursor-signing key: made at random when the file is created, kept in the

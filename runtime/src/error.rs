@@ -168,6 +168,64 @@ pub enum Error {
         second: u64,
     },
 
+    /// A foreign key names a row that does not exist (or is soft-deleted).
+    #[error(
+        "`{table}.{column}` refers to {target}:{target_id}, which does not exist; \
+         insert that row first, or point at an existing one"
+    )]
+    ForeignKey {
+        /// Table being written.
+        table: &'static str,
+        /// Foreign-key column.
+        column: &'static str,
+        /// Table the key points at.
+        target: &'static str,
+        /// The missing id.
+        target_id: u64,
+    },
+
+    /// A required reference read from the file points at a row that does not exist.
+    #[error(
+        "row {table}:{id} has `{column}` = {target}:{target_id}, which does not exist; \
+         the data was changed behind the library's back. Fix or delete row {table}:{id}"
+    )]
+    DanglingReference {
+        /// Table of the referring row.
+        table: &'static str,
+        /// Id of the referring row.
+        id: u64,
+        /// Foreign-key column.
+        column: &'static str,
+        /// Table the key points at.
+        target: &'static str,
+        /// The missing id.
+        target_id: u64,
+    },
+
+    /// `with` loads nested deeper than the limit.
+    #[error("relation `{relation}` is nested deeper than {max} levels; load the deeper levels separately")]
+    DepthExceeded {
+        /// The relation at which the limit was passed (`table.relation`).
+        relation: String,
+        /// The limit.
+        max: usize,
+    },
+
+    /// One level of a relation load has more distinct keys than allowed.
+    #[error(
+        "loading `{relation}` needs {keys} distinct keys, more than the limit of {max}; \
+         narrow the parent query, call `.allow_fan_out()` on the relation, or raise \
+         `Db::builder().fan_out_max_keys(...)`"
+    )]
+    FanOutExceeded {
+        /// The relation (`table.relation`).
+        relation: String,
+        /// Distinct keys the level needed.
+        keys: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] Box<redb::Error>),

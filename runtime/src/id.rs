@@ -137,7 +137,31 @@ impl<T: 'static> Column for Id<T> {
         out.extend_from_slice(&self.raw.to_be_bytes());
         Ok(())
     }
+    fn as_id(&self) -> Option<u64> {
+        Some(self.raw)
+    }
 }
+
+/// A column that can point at a row of `P`: `Id<P>` or `Option<Id<P>>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hold a reference to a row of `{P}`",
+    label = "a foreign key to `{P}` must be `Id<{P}>` or `Option<Id<{P}>>`",
+    note = "relations point through a field of type `Id<{P}>` (required) or `Option<Id<{P}>>` (optional)"
+)]
+pub trait ForeignKey<P>: Column {}
+
+impl<P: 'static> ForeignKey<P> for Id<P> {}
+impl<P: 'static> ForeignKey<P> for Option<Id<P>> {}
+
+/// A column that can be set to `None`: `Option<C>`. Required by `on_delete = set_null`.
+#[diagnostic::on_unimplemented(
+    message = "`on_delete = set_null` needs an `Option` field, but this field is `{Self}`",
+    label = "not an `Option`",
+    note = "make the field `Option<Id<...>>`, or use `on_delete = cascade`, `restrict` or `set_default`"
+)]
+pub trait Nullable: Column {}
+
+impl<C: Column> Nullable for Option<C> {}
 
 impl<T: 'static> serde::Serialize for Id<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

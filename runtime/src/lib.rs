@@ -9,6 +9,7 @@ mod error;
 mod filter;
 mod id;
 mod query;
+mod relation;
 mod schema;
 mod storage;
 mod tx;
@@ -23,10 +24,14 @@ pub use db::{Db, DbBuilder, IndexBuildProgress};
 pub use filter::{Filter, StrColumn};
 pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use error::{Error, Result};
-pub use id::Id;
+pub use id::{ForeignKey, Id, Nullable};
+pub use relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
 pub use redorm_macros::{Column, Table};
-pub use schema::{Col, ColumnDef, FieldError, Index, IndexDef, Table, TableSchema, UniqueIndex};
-pub use tx::{Doc, Durability, ReadTx, WriteTx};
+pub use schema::{
+    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
+    RelationDef, Table, TableSchema, UniqueIndex,
+};
+pub use tx::{Doc, Durability, ReadTx, TxStats, WriteTx};
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {

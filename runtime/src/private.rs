@@ -3,9 +3,13 @@
 
 pub use crate::codec::{self, CodecError};
 pub use crate::column::Column;
+pub use crate::id::{ForeignKey, Id, Nullable};
+pub use crate::relation::{Relation, ToMany, ToOne, belongs_to, has_many, has_one, many_to_many};
 pub use crate::schema::{
-    Col, ColumnDef, FieldError, Index, IndexDef, Table, TableSchema, UniqueIndex,
+    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete,
+    OnSoftDelete, RelationDef, Table, TableSchema, UniqueIndex,
 };
+pub use core::any::TypeId;
 pub use core::fmt::Debug;
 pub use core::option::Option::{self, None, Some};
 pub use core::result::Result::{self, Err, Ok};
@@ -120,4 +124,59 @@ pub fn encode_variant_key(index: u32, out: &mut Vec<u8>) -> Result<(), CodecErro
 /// The error for a stored variant index the enum does not have.
 pub fn unknown_variant(enum_name: &str, index: u64) -> CodecError {
     CodecError::new(format!("enum `{enum_name}` has no variant number {index}"))
+}
+
+/// The row id a field holds, for `Id<_>` / `Option<Id<_>>` fields.
+#[inline]
+pub fn as_id<C: Column>(value: &C) -> Option<u64> {
+    value.as_id()
+}
+
+/// Sets a field to `None`; `false` (and no change) when it is not an `Option`.
+#[inline]
+pub fn set_null<C: Column>(value: &mut C) -> bool {
+    value.set_null()
+}
+
+/// The schema entry of a `#[belongs_to(relation, Target, ...)]` on column `column`. The
+/// `F: ForeignKey<Target>` bound makes a field of another type fail to compile.
+pub fn foreign_key<Target: Table, F: ForeignKey<Target>>(
+    relation: &'static str,
+    column: usize,
+    on_delete: OnDelete,
+    on_soft_delete: OnSoftDelete,
+) -> ForeignKeyDef {
+    ForeignKeyDef {
+        relation,
+        column,
+        target: Target::NAME,
+        target_type: TypeId::of::<Target>(),
+        nullable: F::NULLABLE,
+        on_delete,
+        on_soft_delete,
+    }
+}
+
+/// Compile-time check for `on_delete = set_null`: the field must be an `Option`.
+#[inline(always)]
+pub const fn assert_nullable<C: Nullable>() {}
+
+/// The schema entry of a relation to `Target` (and, for `many_to_many`, through `Through`).
+pub fn relation_def<Target: Table>(name: &'static str) -> RelationDef {
+    RelationDef {
+        name,
+        target: Target::NAME,
+        target_type: TypeId::of::<Target>(),
+        through: None,
+    }
+}
+
+/// The schema entry of a `many_to_many` relation to `Target` through `Through`.
+pub fn relation_through_def<Target: Table, Through: Table>(name: &'static str) -> RelationDef {
+    RelationDef {
+        name,
+        target: Target::NAME,
+        target_type: TypeId::of::<Target>(),
+        through: Some((Through::NAME, TypeId::of::<Through>())),
+    }
 }

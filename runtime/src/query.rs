@@ -40,7 +40,9 @@ use crate::db::{DbInner, TableInfo};
 use crate::error::{Error, Result};
 use crate::filter::{Expr, Filter, KeyValue, Pred, StrOp};
 use crate::schema::{Col, Index, Table};
+use crate::relation::{Load, LoadCx};
 use crate::storage::{self, Source};
+use std::sync::Arc;
 use crate::tx::{Doc, TxRef, decode_doc};
 
 /// One ordering key: a column and a direction. Built with [`Col::asc`] / [`Col::desc`].
@@ -60,6 +62,18 @@ impl<T> Copy for Order<T> {}
 impl<T> fmt::Debug for Order<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.name, if self.desc { "desc" } else { "asc" })
+    }
+}
+
+impl<T> Order<T> {
+    pub(crate) fn column(&self) -> usize {
+        self.column
+    }
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+    pub(crate) fn is_desc(&self) -> bool {
+        self.desc
     }
 }
 
@@ -122,6 +136,7 @@ pub struct Query<'tx, T> {
     offset: usize,
     using: Option<(usize, &'static str)>,
     allow_full_scan: bool,
+    withs: Vec<Arc<dyn Load<T>>>,
 }
 
 impl<T> fmt::Debug for Query<'_, T> {
@@ -146,7 +161,30 @@ impl<'tx, T: Table> Query<'tx, T> {
             offset: 0,
             using: None,
             allow_full_scan: false,
+            withs: Vec::new(),
         }
+    }
+
+    /// Also loads relation `rel` on every row returned, batched: one index probe per distinct
+    /// key per level, whatever the number of rows (see the [relation docs](crate::Relation)).
+    /// [`iter`](Query::iter) loads it row by row as it goes.
+    pub fn with(mut self, rel: impl Load<T> + 'static) -> Self {
+        self.withs.push(Arc::new(rel));
+        self
+    }
+
+    fn load_withs(&self, rows: &mut [Doc<T>]) -> Result<()> {
+        if self.withs.is_empty() || rows.is_empty() {
+            return Ok(());
+        }
+        let mut cx = LoadCx {
+            tx: self.tx,
+            db: self.db,
+        };
+        for w in &self.withs {
+            w.load_into(&mut cx, rows, 1)?;
+        }
+        Ok(())
     }
 
     /// Keeps the rows the filter accepts. Calling it again adds another condition (`AND`).
@@ -270,6 +308,7 @@ impl<'tx, T: Table> Query<'tx, T> {
                 break;
             }
         }
+        self.load_withs(&mut out)?;
         Ok(out)
     }
 
@@ -282,6 +321,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         let mut skip = self.offset;
         while let Some((doc, _)) = exec.next()? {
             if skip == 0 {
+                let mut one = [doc];
+                self.load_withs(&mut one)?;
+                let [doc] = one;
                 return Ok(Some(doc));
             }
             skip -= 1;
@@ -322,6 +364,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             offset: self.offset,
             using: self.using,
             allow_full_scan: self.allow_full_scan,
+            withs: self.withs.clone(),
         }
     }
 
@@ -373,6 +416,9 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// too large to hold at once. Honours `offset` and `limit`.
     pub fn iter(&self) -> Result<QueryIter<'tx, T>> {
         Ok(QueryIter {
+            tx: self.tx,
+            db: self.db,
+            withs: self.withs.clone(),
             exec: if self.limit == Some(0) {
                 None
             } else {
@@ -429,6 +475,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             }
         }
         let is_done = items.len() < n || exec.next()?.is_none();
+        self.load_withs(&mut items)?;
         let next_cursor = match (is_done, last) {
             (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)),
             _ => None,
@@ -1505,6 +1552,9 @@ fn decode_sort_position(mut bytes: &[u8], n: usize) -> Option<(Vec<Vec<u8>>, u64
 
 /// The rows of a query, read in batches as the iterator advances. From [`Query::iter`].
 pub struct QueryIter<'tx, T> {
+    tx: TxRef<'tx>,
+    db: &'tx DbInner,
+    withs: Vec<Arc<dyn Load<T>>>,
     exec: Option<Exec<'tx, T>>,
     skip: usize,
     left: Option<usize>,
@@ -1542,6 +1592,18 @@ impl<T: Table> Iterator for QueryIter<'_, T> {
                     if let Some(n) = &mut self.left {
                         *n -= 1;
                     }
+                    if self.withs.is_empty() {
+                        return Some(Ok(doc));
+                    }
+                    let mut one = [doc];
+                    let mut cx = LoadCx { tx: self.tx, db: self.db };
+                    for w in &self.withs {
+                        if let Err(e) = w.load_into(&mut cx, &mut one, 1) {
+                            self.exec = None;
+                            return Some(Err(e));
+                        }
+                    }
+                    let [doc] = one;
                     return Some(Ok(doc));
                 }
             }

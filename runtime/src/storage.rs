@@ -10,7 +10,7 @@
 //! * `__redorm_catalog` (`table name -> stored schema as JSON`) and `__redorm_seq`
 //!   (`table name -> last id given`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Bound;
 
@@ -96,6 +96,36 @@ impl RowHeader {
     }
 }
 
+/// Counts of storage operations made by a transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxStats {
+    /// Range reads of index tables (a probe, or a batch of a scan).
+    pub index_scans: u64,
+    /// Point reads of rows by id.
+    pub row_reads: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    index_scans: Cell<u64>,
+    row_reads: Cell<u64>,
+}
+
+impl Counters {
+    fn scan(&self) {
+        self.index_scans.set(self.index_scans.get() + 1);
+    }
+    fn read(&self) {
+        self.row_reads.set(self.row_reads.get() + 1);
+    }
+    pub(crate) fn stats(&self) -> TxStats {
+        TxStats {
+            index_scans: self.index_scans.get(),
+            row_reads: self.row_reads.get(),
+        }
+    }
+}
+
 /// Ordered reads, for both kinds of transaction.
 pub(crate) trait Source {
     /// Calls `f` with the bytes of row `id` of `table`, if it exists.
@@ -163,14 +193,20 @@ fn bound_ref<'a, T: ?Sized>(b: &Bound<&'a T>) -> Bound<&'a T> {
 /// redb's read transaction, with the tables it opened kept open for its lifetime.
 pub(crate) struct ReadStore {
     txn: redb::ReadTransaction,
+    counters: Counters,
     rows: RefCell<HashMap<String, Option<ReadOnlyTable<u64, &'static [u8]>>>>,
     indexes: RefCell<HashMap<String, Option<ReadOnlyTable<&'static [u8], ()>>>>,
 }
 
 impl ReadStore {
+    pub(crate) fn stats(&self) -> TxStats {
+        self.counters.stats()
+    }
+
     pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
         ReadStore {
             txn,
+            counters: Counters::default(),
             rows: RefCell::new(HashMap::new()),
             indexes: RefCell::new(HashMap::new()),
         }
@@ -292,6 +328,7 @@ impl Source for ReadStore {
         id: u64,
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
+        self.counters.read();
         self.row_table(table, |t| match t {
             None => Ok(None),
             Some(t) => match t.get(id)? {
@@ -309,6 +346,7 @@ impl Source for ReadStore {
         reverse: bool,
         f: &mut dyn FnMut(&[u8]) -> Result<bool>,
     ) -> Result<()> {
+        self.counters.scan();
         self.index_table(index, |t| match t {
             None => Ok(()),
             Some(t) => scan_index_table(t, lo, hi, reverse, f),
@@ -334,6 +372,20 @@ impl Source for ReadStore {
 /// borrow the transaction, so they cannot be cached beside it.
 pub(crate) struct WriteStore {
     pub(crate) txn: redb::WriteTransaction,
+    pub(crate) counters: Counters,
+}
+
+impl WriteStore {
+    pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
+        WriteStore {
+            txn,
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> TxStats {
+        self.counters.stats()
+    }
 }
 
 impl Source for WriteStore {
@@ -347,6 +399,7 @@ impl Source for WriteStore {
         id: u64,
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
+        self.counters.read();
         let t = self.txn.open_table(row_def(table))?;
         let guard = t.get(id)?;
         match guard {
@@ -363,6 +416,7 @@ impl Source for WriteStore {
         reverse: bool,
         f: &mut dyn FnMut(&[u8]) -> Result<bool>,
     ) -> Result<()> {
+        self.counters.scan();
         let t = self.txn.open_table(index_def(index))?;
         scan_index_table(&t, lo, hi, reverse, f)
     }

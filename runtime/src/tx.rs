@@ -12,6 +12,8 @@ use crate::db::{DbInner, TableInfo};
 use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::query::Query;
+use crate::relation::{Cardinality, LoadCx, Loaded, Relation};
+pub use crate::storage::TxStats;
 use crate::schema::{FieldError, Table, UniqueIndex};
 use crate::storage::{self, ReadStore, RowHeader, SEQ, Sink, Source, WriteStore};
 
@@ -40,6 +42,7 @@ pub struct Doc<T> {
     pub created_at: i64,
     deleted_at: Option<i64>,
     value: T,
+    pub(crate) loaded: Loaded,
 }
 
 impl<T> Doc<T> {
@@ -56,6 +59,10 @@ impl<T> Doc<T> {
     /// A reference to the struct.
     pub fn value(&self) -> &T {
         &self.value
+    }
+
+    pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
+        &mut self.loaded
     }
 }
 
@@ -74,7 +81,11 @@ impl<T: fmt::Debug> fmt::Debug for Doc<T> {
         if let Some(at) = self.deleted_at {
             s.field("deleted_at", &at);
         }
-        s.field("value", &self.value).finish()
+        s.field("value", &self.value);
+        if !self.loaded.is_empty() {
+            s.field("loaded", &self.loaded.names());
+        }
+        s.finish()
     }
 }
 
@@ -123,6 +134,7 @@ pub(crate) fn decode_doc<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> R
         created_at: header.created_at,
         deleted_at: header.deleted_at,
         value,
+        loaded: Loaded::default(),
     })
 }
 
@@ -308,6 +320,46 @@ impl ReadTx {
     pub fn query<T: Table>(&self) -> Query<'_, T> {
         Query::new(TxRef::Read(&self.store), &self.db)
     }
+
+    /// The rows with these ids, in the same order; `None` for an id with no row.
+    pub fn get_many<T: Table>(&self, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+        get_many(&self.db, &self.store, ids)
+    }
+
+    /// Loads one relation of one row (lazy loading): `Vec<Doc<C>>` for a `many` relation,
+    /// `Option<Doc<C>>` for a `one` relation. The relation's per-parent filter, order, limit
+    /// and nested `with` apply.
+    ///
+    /// A required `belongs_to` whose target is missing is [`Error::DanglingReference`].
+    pub fn load<P: Table, C: Table + Clone, K: Cardinality>(
+        &self,
+        doc: &Doc<P>,
+        rel: Relation<P, C, K>,
+    ) -> Result<K::Stored<C>> {
+        load(TxRef::Read(&self.store), &self.db, doc, rel)
+    }
+
+    /// Storage operations this transaction has made so far (for tests and tuning: relation
+    /// loading reads one index probe per distinct key per level).
+    pub fn stats(&self) -> TxStats {
+        self.store.stats()
+    }
+}
+
+fn get_many<T: Table, S: Source>(db: &DbInner, s: &S, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+    let info = db.info::<T>()?;
+    ids.into_iter().map(|id| read_doc(s, info, id.get())).collect()
+}
+
+fn load<P: Table, C: Table + Clone, K: Cardinality>(
+    tx: TxRef<'_>,
+    db: &DbInner,
+    doc: &Doc<P>,
+    rel: Relation<P, C, K>,
+) -> Result<K::Stored<C>> {
+    let mut cx = LoadCx { tx, db };
+    let rows = rel.fetch(&mut cx, &[doc], 1)?.pop().unwrap_or_default();
+    Ok(K::from_rows(rows))
 }
 
 // ---- writing -----------------------------------------------------------------------------
@@ -341,6 +393,14 @@ fn index_keys<T: Table>(info: &TableInfo, value: &T) -> Result<Vec<IndexKey>> {
         });
     }
     Ok(keys)
+}
+
+fn fk_values<T: Table>(info: &TableInfo, value: &T) -> Vec<Option<u64>> {
+    info.schema
+        .foreign_keys
+        .iter()
+        .map(|fk| value.column_id(fk.column))
+        .collect()
 }
 
 fn full_key(prefix: &[u8], id: u64) -> Vec<u8> {
@@ -394,7 +454,7 @@ impl WriteTx {
     pub(crate) fn new(db: Arc<DbInner>, txn: redb::WriteTransaction) -> Self {
         WriteTx {
             db,
-            store: WriteStore { txn },
+            store: WriteStore::new(txn),
             next_ids: HashMap::new(),
         }
     }
@@ -446,6 +506,25 @@ impl WriteTx {
         Query::new(TxRef::Write(&self.store), &self.db)
     }
 
+    /// The rows with these ids, in the same order; see [`ReadTx::get_many`].
+    pub fn get_many<T: Table>(&self, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+        get_many(&self.db, &self.store, ids)
+    }
+
+    /// Loads one relation of one row; see [`ReadTx::load`].
+    pub fn load<P: Table, C: Table + Clone, K: Cardinality>(
+        &self,
+        doc: &Doc<P>,
+        rel: Relation<P, C, K>,
+    ) -> Result<K::Stored<C>> {
+        load(TxRef::Write(&self.store), &self.db, doc, rel)
+    }
+
+    /// Storage operations this transaction has made so far.
+    pub fn stats(&self) -> TxStats {
+        self.store.stats()
+    }
+
     fn next_id(&mut self, slot: usize) -> Result<u64> {
         let next = match self.next_ids.get(&slot) {
             Some(&n) => n,
@@ -459,6 +538,38 @@ impl WriteTx {
         };
         self.next_ids.insert(slot, next + 1);
         Ok(next)
+    }
+
+    /// Every foreign key of `value` that differs from `old` must point at a live row.
+    fn check_foreign_keys<T: Table>(
+        &self,
+        info: &TableInfo,
+        value: &T,
+        old: Option<&[Option<u64>]>,
+    ) -> Result<()> {
+        for (i, fk) in info.schema.foreign_keys.iter().enumerate() {
+            let Some(target_id) = value.column_id(fk.column) else {
+                continue;
+            };
+            if old.is_some_and(|o| o.get(i).copied().flatten() == Some(target_id)) {
+                continue;
+            }
+            let live = self.store.with_row(fk.target, target_id, |bytes| {
+                let mut input = bytes;
+                let header = RowHeader::read(&mut input)
+                    .map_err(|e| storage::corrupt(fk.target, Some(target_id), e.detail))?;
+                Ok(header.deleted_at.is_none())
+            })?;
+            if live != Some(true) {
+                return Err(Error::ForeignKey {
+                    table: T::NAME,
+                    column: info.schema.columns[fk.column].name,
+                    target: fk.target,
+                    target_id,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn check_unique<T: Table>(
@@ -501,6 +612,7 @@ impl WriteTx {
         let row = encode_row(info, &header, &value)?;
         let keys = index_keys(info, &value)?;
         self.check_unique(info, &keys, None, &value, None)?;
+        self.check_foreign_keys(info, &value, None)?;
         let id = self.next_id(slot)?;
         self.store.put_row(T::NAME, id, &row)?;
         for (pos, key) in keys.iter().enumerate() {
@@ -510,7 +622,7 @@ impl WriteTx {
         Ok(Id::from_raw(id))
     }
 
-    fn load<T: Table>(&self, info: &TableInfo, id: u64) -> Result<(RowHeader, T)> {
+    fn load_row<T: Table>(&self, info: &TableInfo, id: u64) -> Result<(RowHeader, T)> {
         let found = self.store.with_row(T::NAME, id, |bytes| {
             let mut input = bytes;
             let header = RowHeader::read(&mut input)
@@ -528,10 +640,12 @@ impl WriteTx {
         id: u64,
         mut header: RowHeader,
         old_keys: &[IndexKey],
+        old_fks: &[Option<u64>],
         value: &T,
     ) -> Result<()> {
         let keys = index_keys(info, value)?;
         self.check_unique(info, &keys, Some(old_keys), value, Some(id))?;
+        self.check_foreign_keys(info, value, Some(old_fks))?;
         header.version = info.version;
         let row = encode_row(info, &header, value)?;
         self.store.put_row(T::NAME, id, &row)?;
@@ -552,10 +666,11 @@ impl WriteTx {
     pub fn patch<T: Table>(&mut self, id: Id<T>, f: impl FnOnce(&mut T)) -> Result<()> {
         let db = self.db.clone();
         let info = db.info::<T>()?;
-        let (header, mut value) = self.load::<T>(info, id.get())?;
+        let (header, mut value) = self.load_row::<T>(info, id.get())?;
         let old_keys = index_keys(info, &value)?;
+        let old_fks = fk_values(info, &value);
         f(&mut value);
-        self.rewrite(info, id.get(), header, &old_keys, &value)
+        self.rewrite(info, id.get(), header, &old_keys, &old_fks, &value)
     }
 
     /// Replaces row `id` with `value` (its id and `created_at` stay).
@@ -564,9 +679,10 @@ impl WriteTx {
     pub fn replace<T: Table>(&mut self, id: Id<T>, value: T) -> Result<()> {
         let db = self.db.clone();
         let info = db.info::<T>()?;
-        let (header, old) = self.load::<T>(info, id.get())?;
+        let (header, old) = self.load_row::<T>(info, id.get())?;
         let old_keys = index_keys(info, &old)?;
-        self.rewrite(info, id.get(), header, &old_keys, &value)
+        let old_fks = fk_values(info, &old);
+        self.rewrite(info, id.get(), header, &old_keys, &old_fks, &value)
     }
 
     /// Deletes row `id` and its index entries.
@@ -575,7 +691,7 @@ impl WriteTx {
     pub fn delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
         let db = self.db.clone();
         let info = db.info::<T>()?;
-        let (_, value) = self.load::<T>(info, id.get())?;
+        let (_, value) = self.load_row::<T>(info, id.get())?;
         let keys = index_keys(info, &value)?;
         for (pos, key) in keys.iter().enumerate() {
             self.store
