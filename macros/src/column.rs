@@ -1,0 +1,178 @@
+//! `#[derive(Column)]` for enums whose variants have no fields: a variant is stored as its
+//! position in the declaration, so index keys sort in declaration order.
+
+use darling::ast::NestedMeta;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::{Attribute, Data, DeriveInput, Fields, Meta, Path};
+
+use crate::util::{
+    Errors, Result, default_crate, did_you_mean, error, nested_items, parse_crate_option, path_text,
+};
+
+/// Expands `#[derive(Column)]`, or returns the compile errors found in the input.
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    match parse(input) {
+        Ok(def) => expand(&def),
+        Err(errors) => errors.to_compile_error(),
+    }
+}
+
+struct EnumDef {
+    ident: syn::Ident,
+    krate: Path,
+    variants: Vec<syn::Ident>,
+}
+
+fn parse(input: &DeriveInput) -> Result<EnumDef> {
+    let mut errors = Errors::default();
+    let name = input.ident.unraw().to_string();
+    let krate = parse_column_attrs(&input.attrs, &mut errors);
+
+    let mut variants = Vec::new();
+    match &input.data {
+        Data::Enum(data) => {
+            for variant in &data.variants {
+                match &variant.fields {
+                    Fields::Unit => variants.push(variant.ident.clone()),
+                    fields => errors.push(error(
+                        fields,
+                        format!(
+                            "variant `{name}::{}` has fields, but `#[derive(Column)]` stores only \
+                             which variant a value is; remove the fields, or store the whole \
+                             enum as JSON with a `Json<{name}>` column (and serde's derives)",
+                            variant.ident.unraw()
+                        ),
+                    )),
+                }
+            }
+        }
+        Data::Struct(data) => errors.push(error(
+            data.struct_token,
+            format!(
+                "`#[derive(Column)]` applies to enums whose variants have no fields, but \
+                 `{name}` is a struct; store it as JSON with a `Json<{name}>` column (and serde's \
+                 derives), or make it a table of its own with `#[derive(Table)]`"
+            ),
+        )),
+        Data::Union(data) => errors.push(error(
+            data.union_token,
+            format!(
+                "`#[derive(Column)]` applies to enums whose variants have no fields, but \
+                 `{name}` is a union"
+            ),
+        )),
+    }
+
+    if !input.generics.params.is_empty() {
+        errors.push(error(
+            &input.generics,
+            format!(
+                "`#[derive(Column)]` does not support generic enums: remove the generic \
+                 parameters from `{name}`"
+            ),
+        ));
+    }
+
+    errors.finish_with(EnumDef {
+        ident: input.ident.clone(),
+        krate: krate.unwrap_or_else(default_crate),
+        variants,
+    })
+}
+
+/// `#[column(crate = path)]`.
+fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> {
+    let mut krate = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("column")) {
+        let Meta::List(list) = &attr.meta else {
+            errors.push(error(attr, "expected `#[column(crate = path)]`"));
+            continue;
+        };
+        let Some(items) = errors.handle(nested_items(&list.tokens)) else {
+            continue;
+        };
+        for item in &items {
+            let NestedMeta::Meta(meta) = item else {
+                errors.push(error(item, "expected `crate = path`"));
+                continue;
+            };
+            let key = path_text(meta.path());
+            if key == "crate" {
+                if krate.is_some() {
+                    errors.push(error(
+                        meta.path(),
+                        "`crate` is given twice in `#[column(...)]`; keep one",
+                    ));
+                } else {
+                    krate = errors.handle(parse_crate_option(meta, "column"));
+                }
+            } else {
+                errors.push(error(
+                    meta.path(),
+                    format!(
+                        "unknown option `{key}` in `#[column(...)]`{}",
+                        did_you_mean(&key, ["crate"], "the only option is `crate = path`")
+                    ),
+                ));
+            }
+        }
+    }
+    krate
+}
+
+fn expand(def: &EnumDef) -> TokenStream {
+    let krate = &def.krate;
+    let p = quote!(#krate::__private);
+    let ident = &def.ident;
+    let enum_name = ident.unraw().to_string();
+    let type_name = format!(
+        "enum({})",
+        def.variants
+            .iter()
+            .map(|v| v.unraw().to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let variants = &def.variants;
+    let indexes: Vec<u32> = (0..).take(variants.len()).collect();
+    let numbers: Vec<u64> = indexes.iter().map(|&i| u64::from(i)).collect();
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
+            impl #p::Column for #ident {
+                fn type_name() -> #p::String {
+                    #p::String::from(#type_name)
+                }
+
+                fn encode_value(
+                    &self,
+                    __redorm_out: &mut #p::Vec<u8>,
+                ) -> #p::Result<(), #p::CodecError> {
+                    match *self {
+                        #( Self::#variants => #p::encode_variant(#indexes, __redorm_out), )*
+                    }
+                }
+
+                fn decode_value(__redorm_input: &mut &[u8]) -> #p::Result<Self, #p::CodecError> {
+                    match #p::decode_variant(__redorm_input)? {
+                        #( #numbers => #p::Ok(Self::#variants), )*
+                        __redorm_n => #p::Err(#p::unknown_variant(#enum_name, __redorm_n)),
+                    }
+                }
+
+                fn encode_key(
+                    &self,
+                    __redorm_out: &mut #p::Vec<u8>,
+                ) -> #p::Result<(), #p::CodecError> {
+                    match *self {
+                        #( Self::#variants => #p::encode_variant_key(#indexes, __redorm_out), )*
+                    }
+                }
+            }
+        };
+    }
+}
