@@ -180,3 +180,10 @@ pub fn relation_through_def<Target: Table, Through: Table>(name: &'static str) -
         through: Some((Through::NAME, TypeId::of::<Through>())),
     }
 }
+
+pub use core::convert::Into;
+
+/// The error for a column position the table does not have.
+pub fn no_column(table: &str, column: usize) -> CodecError {
+    CodecError::new(format!("table `{table}` has no column #{column}"))
+}
