@@ -128,6 +128,8 @@ pub struct IndexBuildProgress<'a> {
     pub total: u64,
 }
 
+type ProgressFn = Box<dyn FnMut(IndexBuildProgress<'_>)>;
+
 type IndexBuilder = fn(&mut WriteStore, &TableInfo, usize, &mut dyn FnMut(u64)) -> Result<()>;
 
 struct Registration {
@@ -155,7 +157,7 @@ pub struct DbBuilder {
     strict: bool,
     fan_out_max_keys: usize,
     clock: Arc<dyn Clock>,
-    on_index_build: Option<Box<dyn FnMut(IndexBuildProgress<'_>)>>,
+    on_index_build: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for DbBuilder {
@@ -361,17 +363,17 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
                     ),
                 });
             }
-            if let Some((through, t)) = rel.through {
-                if !registered(t) {
-                    return Err(Error::Schema {
-                        table: schema.name.to_string(),
-                        message: format!(
-                            "relation `{}` goes through join table `{through}`, which is not registered; \
-                             register it with `.table::<...>()`",
-                            rel.name
-                        ),
-                    });
-                }
+            if let Some((through, t)) = rel.through
+                && !registered(t)
+            {
+                return Err(Error::Schema {
+                    table: schema.name.to_string(),
+                    message: format!(
+                        "relation `{}` goes through join table `{through}`, which is not registered; \
+                         register it with `.table::<...>()`",
+                        rel.name
+                    ),
+                });
             }
         }
     }
@@ -406,10 +408,10 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
                 cycle.push(m);
                 return Some(cycle);
             }
-            if state[m] == 0 {
-                if let Some(c) = visit(m, edges, state, stack) {
-                    return Some(c);
-                }
+            if state[m] == 0
+                && let Some(c) = visit(m, edges, state, stack)
+            {
+                return Some(c);
             }
         }
         stack.pop();
@@ -417,8 +419,10 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
         None
     }
     for n in 0..tables.len() {
-        if state[n] == 0 {
-            if let Some(cycle) = visit(n, &edges, &mut state, &mut stack) {
+        if state[n] == 0
+            && let Some(cycle) = visit(n, &edges, &mut state, &mut stack)
+        {
+            {
                 let names: Vec<&str> = cycle.iter().map(|&i| tables[i].schema.name).collect();
                 return Err(Error::Schema {
                     table: names[0].to_string(),
@@ -439,16 +443,18 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
 fn load_secret(store: &mut WriteStore) -> Result<u64> {
     const KEY: &str = "__redorm_secret";
     let mut catalog = store.txn.open_table(CATALOG)?;
-    if let Some(bytes) = catalog.get(KEY)? {
-        if let Ok(arr) = <[u8; 8]>::try_from(bytes.value()) {
-            return Ok(u64::from_le_bytes(arr));
-        }
+    if let Some(bytes) = catalog.get(KEY)?
+        && let Ok(arr) = <[u8; 8]>::try_from(bytes.value())
+    {
+        return Ok(u64::from_le_bytes(arr));
     }
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     let secret = h.finish();
     catalog.insert(KEY, secret.to_le_bytes().as_slice())?;
     Ok(secret)
@@ -521,7 +527,7 @@ fn current_indexes(schema: &TableSchema) -> Vec<StoredIndex> {
 fn reconcile(
     store: &mut WriteStore,
     reg: &Registration,
-    progress: &mut Option<Box<dyn FnMut(IndexBuildProgress<'_>)>>,
+    progress: &mut Option<ProgressFn>,
 ) -> Result<TableInfo> {
     let schema = &reg.schema;
     let table = schema.name;

@@ -156,7 +156,9 @@ pub enum Error {
     },
 
     /// `unique` found more than one row.
-    #[error("more than one row of `{table}` matches {filter} (rows {first} and {second}); narrow the filter, or use first()")]
+    #[error(
+        "more than one row of `{table}` matches {filter} (rows {first} and {second}); narrow the filter, or use first()"
+    )]
     NotUnique {
         /// Table name.
         table: &'static str,
@@ -203,7 +205,9 @@ pub enum Error {
     },
 
     /// `with` loads nested deeper than the limit.
-    #[error("relation `{relation}` is nested deeper than {max} levels; load the deeper levels separately")]
+    #[error(
+        "relation `{relation}` is nested deeper than {max} levels; load the deeper levels separately"
+    )]
     DepthExceeded {
         /// The relation at which the limit was passed (`table.relation`).
         relation: String,

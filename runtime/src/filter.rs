@@ -222,7 +222,11 @@ impl fmt::Display for Expr {
                 Pred::Str { op, pattern, .. } => write!(f, "{name} {} {pattern:?}", op.name()),
             },
             Expr::And(parts) | Expr::Or(parts) => {
-                let sep = if matches!(self, Expr::And(_)) { " AND " } else { " OR " };
+                let sep = if matches!(self, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 f.write_str("(")?;
                 for (i, p) in parts.iter().enumerate() {
                     if i > 0 {
@@ -407,10 +411,17 @@ impl<T, C: Column> Col<T, C> {
     }
     /// Between `lo` and `hi`, both included.
     pub fn between(&self, lo: impl Arg<C>, hi: impl Arg<C>) -> Filter<T> {
-        match (KeyValue::of(lo.into_column()), KeyValue::of(hi.into_column())) {
+        match (
+            KeyValue::of(lo.into_column()),
+            KeyValue::of(hi.into_column()),
+        ) {
             (Ok(lo), Ok(hi)) => pred(self, Pred::Between(lo, hi)),
             (Err(why), _) | (_, Err(why)) => Filter::from_expr(Expr::Invalid(
-                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+                format!(
+                    "value for column `{}` cannot be encoded: {why}",
+                    self.name()
+                )
+                .into(),
             )),
         }
     }
@@ -419,7 +430,11 @@ impl<T, C: Column> Col<T, C> {
         match values(vs) {
             Ok(vs) => pred(self, Pred::In(vs)),
             Err(why) => Filter::from_expr(Expr::Invalid(
-                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+                format!(
+                    "value for column `{}` cannot be encoded: {why}",
+                    self.name()
+                )
+                .into(),
             )),
         }
     }
@@ -428,7 +443,11 @@ impl<T, C: Column> Col<T, C> {
         match values(vs) {
             Ok(vs) => pred(self, Pred::NotIn(vs)),
             Err(why) => Filter::from_expr(Expr::Invalid(
-                format!("value for column `{}` cannot be encoded: {why}", self.name()).into(),
+                format!(
+                    "value for column `{}` cannot be encoded: {why}",
+                    self.name()
+                )
+                .into(),
             )),
         }
     }
@@ -517,7 +536,10 @@ impl<T, C: StrColumn> Col<T, C> {
     /// case-sensitive. A pattern with a literal prefix before its first wildcard is served by
     /// an index like `starts_with`.
     pub fn like(&self, pattern: &str) -> Filter<T> {
-        let literal: String = pattern.chars().take_while(|c| *c != '%' && *c != '_').collect();
+        let literal: String = pattern
+            .chars()
+            .take_while(|c| *c != '%' && *c != '_')
+            .collect();
         let mut f = self.str_pred(StrOp::Like, pattern);
         if let Expr::Pred {
             pred: Pred::Str { prefix_key, .. },

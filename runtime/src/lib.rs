@@ -21,12 +21,12 @@ pub mod __private;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use column::{Arg, Column, Json, KeyArg};
 pub use db::{Db, DbBuilder, IndexBuildProgress};
-pub use filter::{Filter, StrColumn};
-pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use error::{Error, Result};
+pub use filter::{Filter, StrColumn};
 pub use id::{ForeignKey, Id, Nullable};
-pub use relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
+pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use redorm_macros::{Column, Table};
+pub use relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
 pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,

@@ -6,8 +6,8 @@ pub use crate::column::Column;
 pub use crate::id::{ForeignKey, Id, Nullable};
 pub use crate::relation::{Relation, ToMany, ToOne, belongs_to, has_many, has_one, many_to_many};
 pub use crate::schema::{
-    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete,
-    OnSoftDelete, RelationDef, Table, TableSchema, UniqueIndex,
+    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
+    RelationDef, Table, TableSchema, UniqueIndex,
 };
 pub use core::any::TypeId;
 pub use core::fmt::Debug;

@@ -39,11 +39,11 @@ use std::ops::Bound;
 use crate::db::{DbInner, TableInfo};
 use crate::error::{Error, Result};
 use crate::filter::{Expr, Filter, KeyValue, Pred, StrOp};
-use crate::schema::{Col, Index, Table};
 use crate::relation::{Load, LoadCx};
+use crate::schema::{Col, Index, Table};
 use crate::storage::{self, Source};
-use std::sync::Arc;
 use crate::tx::{Doc, TxRef, decode_doc};
+use std::sync::Arc;
 
 /// One ordering key: a column and a direction. Built with [`Col::asc`] / [`Col::desc`].
 pub struct Order<T> {
@@ -61,7 +61,12 @@ impl<T> Clone for Order<T> {
 impl<T> Copy for Order<T> {}
 impl<T> fmt::Debug for Order<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.name, if self.desc { "desc" } else { "asc" })
+        write!(
+            f,
+            "{} {}",
+            self.name,
+            if self.desc { "desc" } else { "asc" }
+        )
     }
 }
 
@@ -384,17 +389,22 @@ impl<'tx, T: Table> Query<'tx, T> {
                     let n = self.tx.row_count(T::NAME)?;
                     return Ok(cap(usize::try_from(n).unwrap_or(usize::MAX)));
                 }
-                Access::Index { index, probes, range } => {
+                Access::Index {
+                    index,
+                    probes,
+                    range,
+                } => {
                     let table = &info.index_tables[*index];
                     let mut n = 0usize;
                     let want = self.limit.map(|l| l.saturating_add(self.offset));
                     for probe in probes {
                         let (lo, hi) = probe_bounds(probe, range);
                         let Some((lo, hi)) = lo.zip(hi) else { continue };
-                        self.tx.scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |_| {
-                            n += 1;
-                            Ok(want.is_none_or(|w| n < w))
-                        })?;
+                        self.tx
+                            .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |_| {
+                                n += 1;
+                                Ok(want.is_none_or(|w| n < w))
+                            })?;
                         if want.is_some_and(|w| n >= w) {
                             break;
                         }
@@ -565,8 +575,9 @@ impl Cursor {
             table,
             reason: reason.to_string(),
         };
-        let bytes = hex_decode(&self.text)
-            .ok_or_else(|| invalid("it is not a cursor this library produced (bad characters or length)"))?;
+        let bytes = hex_decode(&self.text).ok_or_else(|| {
+            invalid("it is not a cursor this library produced (bad characters or length)")
+        })?;
         if bytes.len() < 1 + 8 + 8 {
             return Err(invalid("it is truncated"));
         }
@@ -602,7 +613,7 @@ fn hex_encode(bytes: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| match c {
@@ -758,17 +769,20 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                     let op = *op;
                     Some((
                         column,
-                        Use::Range(Box::new(move |r: &mut ColRange| {
-                            use crate::filter::CmpOp::*;
-                            match op {
-                                Gt => r.tighten_lo(k.clone(), false),
-                                Gte => r.tighten_lo(k.clone(), true),
-                                Lt => r.tighten_hi(k.clone(), false),
-                                Lte => r.tighten_hi(k.clone(), true),
-                                Eq | Ne => {}
-                            }
-                            r.shown.push(shown.clone());
-                        }), true),
+                        Use::Range(
+                            Box::new(move |r: &mut ColRange| {
+                                use crate::filter::CmpOp::*;
+                                match op {
+                                    Gt => r.tighten_lo(k.clone(), false),
+                                    Gte => r.tighten_lo(k.clone(), true),
+                                    Lt => r.tighten_hi(k.clone(), false),
+                                    Lte => r.tighten_hi(k.clone(), true),
+                                    Eq | Ne => {}
+                                }
+                                r.shown.push(shown.clone());
+                            }),
+                            true,
+                        ),
                     ))
                     .filter(|_| !matches!(op, crate::filter::CmpOp::Ne))
                 }
@@ -777,11 +791,14 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                     let shown = format!("{name} BETWEEN {} AND {}", lo.shown, hi.shown);
                     Some((
                         column,
-                        Use::Range(Box::new(move |r: &mut ColRange| {
-                            r.tighten_lo(lo.key.clone(), true);
-                            r.tighten_hi(hi.key.clone(), true);
-                            r.shown.push(shown.clone());
-                        }), true),
+                        Use::Range(
+                            Box::new(move |r: &mut ColRange| {
+                                r.tighten_lo(lo.key.clone(), true);
+                                r.tighten_hi(hi.key.clone(), true);
+                                r.shown.push(shown.clone());
+                            }),
+                            true,
+                        ),
                     ))
                 }
                 Pred::Str {
@@ -804,16 +821,26 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                         || (pattern.ends_with('%')
                             && !pattern[..pattern.len() - 1].contains(['%', '_']));
                     let p = prefix_key.clone();
-                    let shown = format!("{name} {} {pattern:?}", if *op == StrOp::Like { "like" } else { "starts_with" });
+                    let shown = format!(
+                        "{name} {} {pattern:?}",
+                        if *op == StrOp::Like {
+                            "like"
+                        } else {
+                            "starts_with"
+                        }
+                    );
                     Some((
                         column,
-                        Use::Range(Box::new(move |r: &mut ColRange| {
-                            r.tighten_lo(p.clone(), true);
-                            if let Some(up) = storage::prefix_upper_bound(&p) {
-                                r.tighten_hi(up, false);
-                            }
-                            r.shown.push(shown.clone());
-                        }), exact),
+                        Use::Range(
+                            Box::new(move |r: &mut ColRange| {
+                                r.tighten_lo(p.clone(), true);
+                                if let Some(up) = storage::prefix_upper_bound(&p) {
+                                    r.tighten_hi(up, false);
+                                }
+                                r.shown.push(shown.clone());
+                            }),
+                            exact,
+                        ),
                     ))
                 }
                 _ => None,
@@ -873,7 +900,12 @@ fn conjuncts(filter: Option<&Expr>) -> Vec<Expr> {
     }
 }
 
-fn plan(info: &TableInfo, filter: Option<&Expr>, order: &[(usize, bool)], using: Option<usize>) -> Plan {
+fn plan(
+    info: &TableInfo,
+    filter: Option<&Expr>,
+    order: &[(usize, bool)],
+    using: Option<usize>,
+) -> Plan {
     let parts = conjuncts(filter);
     let uses: Vec<Option<(usize, Use)>> = parts.iter().map(classify).collect();
     let mut best: Option<Candidate> = None;
@@ -922,14 +954,14 @@ fn plan(info: &TableInfo, filter: Option<&Expr>, order: &[(usize, bool)], using:
             let mut r = ColRange::default();
             let mut any = false;
             for (i, u) in uses.iter().enumerate() {
-                if let Some((c, Use::Range(apply, exact))) = u {
-                    if *c == next {
-                        apply(&mut r);
-                        if *exact {
-                            consumed.push(i);
-                        }
-                        any = true;
+                if let Some((c, Use::Range(apply, exact))) = u
+                    && *c == next
+                {
+                    apply(&mut r);
+                    if *exact {
+                        consumed.push(i);
                     }
+                    any = true;
                 }
             }
             if any {
@@ -998,7 +1030,10 @@ fn plan(info: &TableInfo, filter: Option<&Expr>, order: &[(usize, bool)], using:
 
     // An index is worth reading when it narrows the rows, serves the order, or is forced.
     let chosen = best.filter(|c| {
-        c.pinned_cols > 0 || c.range.is_some() || using.is_some() || (c.order_served.is_some() && !order.is_empty())
+        c.pinned_cols > 0
+            || c.range.is_some()
+            || using.is_some()
+            || (c.order_served.is_some() && !order.is_empty())
     });
     match chosen {
         Some(c) => {
@@ -1031,7 +1066,11 @@ fn plan(info: &TableInfo, filter: Option<&Expr>, order: &[(usize, bool)], using:
                 residual,
                 reverse: false,
                 merge: false,
-                sort: if order.is_empty() { None } else { Some(order.to_vec()) },
+                sort: if order.is_empty() {
+                    None
+                } else {
+                    Some(order.to_vec())
+                },
             }
         }
     }
@@ -1042,7 +1081,11 @@ impl Plan {
         let mut out = String::new();
         match &self.access {
             Access::Rows => out.push_str("access: table scan in id order\n"),
-            Access::Index { index, probes, range } => {
+            Access::Index {
+                index,
+                probes,
+                range,
+            } => {
                 let name = info.schema.indexes[*index].name;
                 let n = probes.len();
                 out.push_str(&format!(
@@ -1061,13 +1104,23 @@ impl Plan {
             Some(keys) => {
                 let keys: Vec<String> = keys
                     .iter()
-                    .map(|(c, d)| format!("{} {}", info.schema.columns[*c].name, if *d { "desc" } else { "asc" }))
+                    .map(|(c, d)| {
+                        format!(
+                            "{} {}",
+                            info.schema.columns[*c].name,
+                            if *d { "desc" } else { "asc" }
+                        )
+                    })
                     .collect();
                 out.push_str(&format!("order: sorted in memory by {}\n", keys.join(", ")));
             }
             None if self.merge => out.push_str(&format!(
                 "order: served by the index ({}), probes merged\n",
-                if self.reverse { "descending" } else { "ascending" }
+                if self.reverse {
+                    "descending"
+                } else {
+                    "ascending"
+                }
             )),
             None if self.reverse => out.push_str("order: served by the index (descending)\n"),
             None => match &self.access {
@@ -1109,7 +1162,11 @@ impl Plan {
                 }
             }
         }
-        for c in eq.into_iter().chain(range.into_iter().take(1)).chain(order.iter().map(|o| o.0)) {
+        for c in eq
+            .into_iter()
+            .chain(range.into_iter().take(1))
+            .chain(order.iter().map(|o| o.0))
+        {
             if !cols.contains(&c) {
                 cols.push(c);
             }
@@ -1132,7 +1189,10 @@ fn succ(mut k: Vec<u8>) -> Option<Vec<u8>> {
 }
 
 /// Full-key bounds of one probe: `None` on either side means the probe is empty.
-fn probe_bounds(prefix: &[u8], range: &ColRange) -> (Option<Bound<Vec<u8>>>, Option<Bound<Vec<u8>>>) {
+/// A probe's bounds; `None` on a side means the probe reads nothing.
+type ProbeBounds = (Option<Bound<Vec<u8>>>, Option<Bound<Vec<u8>>>);
+
+fn probe_bounds(prefix: &[u8], range: &ColRange) -> ProbeBounds {
     let join = |k: &[u8]| {
         let mut v = prefix.to_vec();
         v.extend_from_slice(k);
@@ -1177,11 +1237,17 @@ impl ProbeScan {
         }
         let mut got = 0;
         let buf = &mut self.buf;
-        tx.scan_index(table, as_ref(&self.lo), as_ref(&self.hi), reverse, &mut |k| {
-            buf.push_back(k.to_vec());
-            got += 1;
-            Ok(got < BATCH)
-        })?;
+        tx.scan_index(
+            table,
+            as_ref(&self.lo),
+            as_ref(&self.hi),
+            reverse,
+            &mut |k| {
+                buf.push_back(k.to_vec());
+                got += 1;
+                Ok(got < BATCH)
+            },
+        )?;
         if got < BATCH {
             self.exhausted = true;
         }
@@ -1221,17 +1287,26 @@ pub(crate) struct Exec<'tx, T> {
 }
 
 impl<'tx, T: Table> Exec<'tx, T> {
-    fn new(tx: TxRef<'tx>, info: &'tx TableInfo, plan: Plan, start: Option<Position>) -> Result<Self> {
+    fn new(
+        tx: TxRef<'tx>,
+        info: &'tx TableInfo,
+        plan: Plan,
+        start: Option<Position>,
+    ) -> Result<Self> {
         let source = match (&plan.access, &plan.sort) {
             (_, Some(_)) => Source2::Sorted(VecDeque::new()),
             (Access::Rows, None) => {
                 let next = match &start {
                     None => Bound::Unbounded,
                     Some(p) => {
-                        let id: [u8; 8] = p.key.as_slice().try_into().map_err(|_| Error::InvalidCursor {
-                            table: T::NAME,
-                            reason: "its position does not decode".to_string(),
-                        })?;
+                        let id: [u8; 8] =
+                            p.key
+                                .as_slice()
+                                .try_into()
+                                .map_err(|_| Error::InvalidCursor {
+                                    table: T::NAME,
+                                    reason: "its position does not decode".to_string(),
+                                })?;
                         Bound::Excluded(u64::from_be_bytes(id))
                     }
                 };
@@ -1241,7 +1316,14 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     exhausted: false,
                 }
             }
-            (Access::Index { index, probes, range }, None) => {
+            (
+                Access::Index {
+                    index,
+                    probes,
+                    range,
+                },
+                None,
+            ) => {
                 let mut scans = Vec::with_capacity(probes.len());
                 let mut current = 0;
                 for (i, p) in probes.iter().enumerate() {
@@ -1328,10 +1410,12 @@ impl<'tx, T: Table> Exec<'tx, T> {
             ));
         };
         if let Some(r) = &self.plan.residual {
-            let ok = r.eval(doc.value(), &mut self.scratch).map_err(|why| Error::InvalidQuery {
-                table: T::NAME,
-                reason: why,
-            })?;
+            let ok = r
+                .eval(doc.value(), &mut self.scratch)
+                .map_err(|why| Error::InvalidQuery {
+                    table: T::NAME,
+                    reason: why,
+                })?;
             if !ok {
                 return Ok(None);
             }
@@ -1343,11 +1427,13 @@ impl<'tx, T: Table> Exec<'tx, T> {
         let mut out = Vec::with_capacity(keys.len());
         for (c, _) in keys {
             let mut k = Vec::new();
-            doc.value().encode_column_key(*c, &mut k).map_err(|e| Error::Encode {
-                table: T::NAME,
-                column: self.info.schema.columns[*c].name,
-                detail: e.detail,
-            })?;
+            doc.value()
+                .encode_column_key(*c, &mut k)
+                .map_err(|e| Error::Encode {
+                    table: T::NAME,
+                    column: self.info.schema.columns[*c].name,
+                    detail: e.detail,
+                })?;
             out.push(k);
         }
         Ok(out)
@@ -1359,23 +1445,33 @@ impl<'tx, T: Table> Exec<'tx, T> {
         let mut ids: Vec<u64> = Vec::new();
         match &self.plan.access {
             Access::Rows => {
-                self.tx
-                    .scan_rows(T::NAME, Bound::Unbounded, Bound::Unbounded, false, &mut |id, _| {
+                self.tx.scan_rows(
+                    T::NAME,
+                    Bound::Unbounded,
+                    Bound::Unbounded,
+                    false,
+                    &mut |id, _| {
                         ids.push(id);
                         Ok(true)
-                    })?;
+                    },
+                )?;
             }
-            Access::Index { index, probes, range } => {
+            Access::Index {
+                index,
+                probes,
+                range,
+            } => {
                 let table = &self.info.index_tables[*index];
                 for p in probes {
                     let (lo, hi) = probe_bounds(p, range);
                     let Some((lo, hi)) = lo.zip(hi) else { continue };
-                    self.tx.scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |k| {
-                        if let Some(id) = storage::id_of_index_key(k) {
-                            ids.push(id);
-                        }
-                        Ok(true)
-                    })?;
+                    self.tx
+                        .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |k| {
+                            if let Some(id) = storage::id_of_index_key(k) {
+                                ids.push(id);
+                            }
+                            Ok(true)
+                        })?;
                 }
             }
         }
@@ -1399,9 +1495,11 @@ impl<'tx, T: Table> Exec<'tx, T> {
         rows.sort_by(|a, b| cmp((&a.0, a.1), (&b.0, b.1)));
         let start_key = match start {
             None => None,
-            Some(p) => Some(decode_sort_position(&p.key, keys.len()).ok_or_else(|| Error::InvalidCursor {
-                table: T::NAME,
-                reason: "its position does not decode".to_string(),
+            Some(p) => Some(decode_sort_position(&p.key, keys.len()).ok_or_else(|| {
+                Error::InvalidCursor {
+                    table: T::NAME,
+                    reason: "its position does not decode".to_string(),
+                }
             })?),
         };
         let out: VecDeque<(Vec<u8>, Doc<T>)> = rows
@@ -1427,14 +1525,24 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         .pop_front()
                         .map(|(key, doc)| (doc, Position { probe: 0, key })));
                 }
-                Source2::Rows { next, buf, exhausted } => {
+                Source2::Rows {
+                    next,
+                    buf,
+                    exhausted,
+                } => {
                     if buf.is_empty() && !*exhausted {
                         let mut got = 0;
-                        self.tx.scan_rows(T::NAME, *next, Bound::Unbounded, false, &mut |id, _| {
-                            buf.push_back(id);
-                            got += 1;
-                            Ok(got < BATCH)
-                        })?;
+                        self.tx.scan_rows(
+                            T::NAME,
+                            *next,
+                            Bound::Unbounded,
+                            false,
+                            &mut |id, _| {
+                                buf.push_back(id);
+                                got += 1;
+                                Ok(got < BATCH)
+                            },
+                        )?;
                         if got < BATCH {
                             *exhausted = true;
                         }
@@ -1453,7 +1561,11 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         ),
                     }
                 }
-                Source2::Index { table, scans, current } => {
+                Source2::Index {
+                    table,
+                    scans,
+                    current,
+                } => {
                     let reverse = self.plan.reverse;
                     let picked = if self.plan.merge {
                         for s in scans.iter_mut() {
@@ -1466,7 +1578,8 @@ impl<'tx, T: Table> Exec<'tx, T> {
                                 None => true,
                                 Some(b) => {
                                     let bs = &scans[b];
-                                    let (Some(bk), suffix) = (bs.buf.front(), &k[s.prefix_len..]) else {
+                                    let (Some(bk), suffix) = (bs.buf.front(), &k[s.prefix_len..])
+                                    else {
                                         continue;
                                     };
                                     let o = suffix.cmp(&bk[bs.prefix_len..]);
@@ -1480,7 +1593,9 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         best
                     } else {
                         loop {
-                            let Some(s) = scans.get_mut(*current) else { break None };
+                            let Some(s) = scans.get_mut(*current) else {
+                                break None;
+                            };
                             s.fill(self.tx, table, reverse)?;
                             if s.buf.is_empty() {
                                 *current += 1;
@@ -1492,11 +1607,18 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let Some(i) = picked else { return Ok(None) };
                     let n_scans = scans.len();
                     let s = &mut scans[i];
-                    let Some(key) = s.buf.pop_front() else { return Ok(None) };
-                    let id = storage::id_of_index_key(&key)
-                        .ok_or_else(|| storage::corrupt(T::NAME, None, "index key shorter than an id"))?;
+                    let Some(key) = s.buf.pop_front() else {
+                        return Ok(None);
+                    };
+                    let id = storage::id_of_index_key(&key).ok_or_else(|| {
+                        storage::corrupt(T::NAME, None, "index key shorter than an id")
+                    })?;
                     // The probe number is the one in ascending order, whatever the direction.
-                    let probe = if reverse && !self.plan.merge { n_scans - 1 - i } else { i };
+                    let probe = if reverse && !self.plan.merge {
+                        n_scans - 1 - i
+                    } else {
+                        i
+                    };
                     let suffix = key[s.prefix_len..].to_vec();
                     (
                         id,
@@ -1544,7 +1666,11 @@ fn encode_sort_position(keys: &[Vec<u8>], id: u64) -> Vec<u8> {
 fn decode_sort_position(mut bytes: &[u8], n: usize) -> Option<(Vec<Vec<u8>>, u64)> {
     let mut keys = Vec::with_capacity(n);
     for _ in 0..n {
-        keys.push(crate::codec::get_bytes(&mut bytes, "sort key").ok()?.to_vec());
+        keys.push(
+            crate::codec::get_bytes(&mut bytes, "sort key")
+                .ok()?
+                .to_vec(),
+        );
     }
     let id: [u8; 8] = bytes.try_into().ok()?;
     Some((keys, u64::from_be_bytes(id)))
@@ -1596,7 +1722,10 @@ impl<T: Table> Iterator for QueryIter<'_, T> {
                         return Some(Ok(doc));
                     }
                     let mut one = [doc];
-                    let mut cx = LoadCx { tx: self.tx, db: self.db };
+                    let mut cx = LoadCx {
+                        tx: self.tx,
+                        db: self.db,
+                    };
                     for w in &self.withs {
                         if let Err(e) = w.load_into(&mut cx, &mut one, 1) {
                             self.exec = None;

@@ -119,6 +119,7 @@ impl<T> Doc<T> {
     /// When the relation was not loaded (with `with(...)` on the query). That is a bug in the
     /// calling code, like indexing past the end of a slice; use [`try_get`](Doc::try_get) where
     /// it may legitimately not be loaded.
+    #[allow(clippy::panic)] // documented: like indexing a slice out of bounds
     pub fn get<C: Table, K: Cardinality>(&self, rel: Relation<T, C, K>) -> K::Out<'_, C> {
         let name = rel.name;
         match self.try_get(rel) {
@@ -130,7 +131,10 @@ impl<T> Doc<T> {
     }
 
     /// What relation `rel` loaded for this row, or `None` if it was not loaded.
-    pub fn try_get<C: Table, K: Cardinality>(&self, rel: Relation<T, C, K>) -> Option<K::Out<'_, C>> {
+    pub fn try_get<C: Table, K: Cardinality>(
+        &self,
+        rel: Relation<T, C, K>,
+    ) -> Option<K::Out<'_, C>> {
         let stored = self.loaded.get(rel.name)?;
         stored.downcast_ref::<K::Stored<C>>().map(K::view)
     }
@@ -316,16 +320,19 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
     }
 
     fn read(&self, cx: &LoadCx<'_>, info: &TableInfo, id: u64) -> Result<Option<Doc<C>>> {
-        cx.tx.with_row(C::NAME, id, |b| decode_doc::<C>(info, id, b))
+        cx.tx
+            .with_row(C::NAME, id, |b| decode_doc::<C>(info, id, b))
     }
 
     fn keep(&self, doc: &Doc<C>, scratch: &mut Vec<u8>) -> Result<bool> {
         match &self.filter {
             None => Ok(true),
-            Some(f) => f.eval(doc.value(), scratch).map_err(|why| Error::InvalidQuery {
-                table: C::NAME,
-                reason: why,
-            }),
+            Some(f) => f
+                .eval(doc.value(), scratch)
+                .map_err(|why| Error::InvalidQuery {
+                    table: C::NAME,
+                    reason: why,
+                }),
         }
     }
 
@@ -376,12 +383,20 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
     }
 
     /// The rows of this relation for each parent, in parent order.
-    pub(crate) fn fetch(&self, cx: &mut LoadCx<'_>, parents: &[&Doc<P>], depth: usize) -> Result<Vec<Vec<Doc<C>>>> {
+    pub(crate) fn fetch(
+        &self,
+        cx: &mut LoadCx<'_>,
+        parents: &[&Doc<P>],
+        depth: usize,
+    ) -> Result<Vec<Vec<Doc<C>>>> {
         let info = cx.db.info::<C>()?;
         let mut scratch = Vec::new();
         match &self.path {
             Path::Parent { column } => {
-                let keys: Vec<Option<u64>> = parents.iter().map(|p| p.value().column_id(*column)).collect();
+                let keys: Vec<Option<u64>> = parents
+                    .iter()
+                    .map(|p| p.value().column_id(*column))
+                    .collect();
                 let mut distinct: Vec<u64> = keys.iter().flatten().copied().collect();
                 distinct.sort_unstable();
                 distinct.dedup();
@@ -395,7 +410,8 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                     }
                 }
                 self.nested(cx, &mut found, depth)?;
-                let by_id: HashMap<u64, Doc<C>> = found.into_iter().map(|d| (d.id.get(), d)).collect();
+                let by_id: HashMap<u64, Doc<C>> =
+                    found.into_iter().map(|d| (d.id.get(), d)).collect();
                 let parent_info = cx.db.info::<P>()?;
                 let fk_nullable = parent_info.schema.columns[*column].nullable;
                 let mut out = Vec::with_capacity(parents.len());
@@ -434,7 +450,11 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                     let mut rows = Vec::with_capacity(ids.len());
                     for id in ids {
                         let Some(doc) = self.read(cx, info, id)? else {
-                            return Err(storage::corrupt(C::NAME, Some(id), "an index entry points to a row that does not exist"));
+                            return Err(storage::corrupt(
+                                C::NAME,
+                                Some(id),
+                                "an index entry points to a row that does not exist",
+                            ));
                         };
                         if self.keep(&doc, &mut scratch)? {
                             rows.push(doc);
@@ -451,15 +471,12 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut all: Vec<Option<Doc<C>>> = all.into_iter().map(Some).collect();
                 let mut out = Vec::with_capacity(parents.len());
                 for p in parents {
-                    let slots = groups.get(&p.id.get()).map(Vec::as_slice).unwrap_or_default();
+                    let slots = groups
+                        .get(&p.id.get())
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
                     // Each child belongs to one parent, but a parent may be listed twice.
-                    let rows: Vec<Doc<C>> = slots
-                        .iter()
-                        .filter_map(|&i| match all[i].take() {
-                            Some(d) => Some(d),
-                            None => None,
-                        })
-                        .collect();
+                    let rows: Vec<Doc<C>> = slots.iter().filter_map(|&i| all[i].take()).collect();
                     out.push(rows);
                 }
                 Ok(out)
@@ -491,14 +508,15 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 self.check_level(cx, all_targets.len(), depth)?;
                 let mut found: Vec<Doc<C>> = Vec::with_capacity(all_targets.len());
                 for &id in &all_targets {
-                    if let Some(doc) = self.read(cx, info, id)? {
-                        if self.keep(&doc, &mut scratch)? {
-                            found.push(doc);
-                        }
+                    if let Some(doc) = self.read(cx, info, id)?
+                        && self.keep(&doc, &mut scratch)?
+                    {
+                        found.push(doc);
                     }
                 }
                 self.nested(cx, &mut found, depth)?;
-                let by_id: HashMap<u64, Doc<C>> = found.into_iter().map(|d| (d.id.get(), d)).collect();
+                let by_id: HashMap<u64, Doc<C>> =
+                    found.into_iter().map(|d| (d.id.get(), d)).collect();
                 let mut out = Vec::with_capacity(parents.len());
                 for p in parents {
                     let rows: Vec<Doc<C>> = targets_of
@@ -568,7 +586,10 @@ pub fn belongs_to<P, C>(name: &'static str, column: usize) -> Relation<P, C, ToO
 
 /// `#[has_many(name, C, by = field)]` on `P`.
 #[doc(hidden)]
-pub fn has_many<P, C, F: ForeignKey<P>>(name: &'static str, by: Col<C, F>) -> Relation<P, C, ToMany> {
+pub fn has_many<P, C, F: ForeignKey<P>>(
+    name: &'static str,
+    by: Col<C, F>,
+) -> Relation<P, C, ToMany> {
     Relation::new(
         name,
         Path::Children {

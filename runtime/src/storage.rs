@@ -190,12 +190,15 @@ fn bound_ref<'a, T: ?Sized>(b: &Bound<&'a T>) -> Bound<&'a T> {
     }
 }
 
+type RowTable = ReadOnlyTable<u64, &'static [u8]>;
+type IndexTable = ReadOnlyTable<&'static [u8], ()>;
+
 /// redb's read transaction, with the tables it opened kept open for its lifetime.
 pub(crate) struct ReadStore {
     txn: redb::ReadTransaction,
     counters: Counters,
-    rows: RefCell<HashMap<String, Option<ReadOnlyTable<u64, &'static [u8]>>>>,
-    indexes: RefCell<HashMap<String, Option<ReadOnlyTable<&'static [u8], ()>>>>,
+    rows: RefCell<HashMap<String, Option<RowTable>>>,
+    indexes: RefCell<HashMap<String, Option<IndexTable>>>,
 }
 
 impl ReadStore {
@@ -215,7 +218,7 @@ impl ReadStore {
     fn row_table<R>(
         &self,
         table: &str,
-        f: impl FnOnce(Option<&ReadOnlyTable<u64, &'static [u8]>>) -> Result<R>,
+        f: impl FnOnce(Option<&RowTable>) -> Result<R>,
     ) -> Result<R> {
         let mut cache = self.rows.borrow_mut();
         if !cache.contains_key(table) {
@@ -232,7 +235,7 @@ impl ReadStore {
     fn index_table<R>(
         &self,
         index: &str,
-        f: impl FnOnce(Option<&ReadOnlyTable<&'static [u8], ()>>) -> Result<R>,
+        f: impl FnOnce(Option<&IndexTable>) -> Result<R>,
     ) -> Result<R> {
         let mut cache = self.indexes.borrow_mut();
         if !cache.contains_key(index) {
@@ -254,13 +257,12 @@ fn scan_index_table<T: ReadableTable<&'static [u8], ()>>(
     reverse: bool,
     f: &mut dyn FnMut(&[u8]) -> Result<bool>,
 ) -> Result<()> {
+    // redb panics on an inverted range; an empty one reads nothing.
     if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
         (&lo, &hi)
+        && l > h
     {
-        // redb panics on an inverted range; an empty one reads nothing.
-        if l > h {
-            return Ok(());
-        }
+        return Ok(());
     }
     let range = table.range::<&[u8]>((bound_ref(&lo), bound_ref(&hi)))?;
     if reverse {
@@ -290,10 +292,9 @@ fn scan_row_table<T: ReadableTable<u64, &'static [u8]>>(
 ) -> Result<()> {
     if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
         (&lo, &hi)
+        && l > h
     {
-        if l > h {
-            return Ok(());
-        }
+        return Ok(());
     }
     let range = table.range::<u64>((lo, hi))?;
     if reverse {

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::query::Query;
 use crate::relation::{Cardinality, LoadCx, Loaded, Relation};
-pub use crate::storage::TxStats;
 use crate::schema::{FieldError, Table, UniqueIndex};
+pub use crate::storage::TxStats;
 use crate::storage::{self, ReadStore, RowHeader, SEQ, Sink, Source, WriteStore};
 
 /// A row as read from the database: the system fields plus the struct, which it derefs to.
@@ -322,7 +322,10 @@ impl ReadTx {
     }
 
     /// The rows with these ids, in the same order; `None` for an id with no row.
-    pub fn get_many<T: Table>(&self, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+    pub fn get_many<T: Table>(
+        &self,
+        ids: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<Vec<Option<Doc<T>>>> {
         get_many(&self.db, &self.store, ids)
     }
 
@@ -346,9 +349,15 @@ impl ReadTx {
     }
 }
 
-fn get_many<T: Table, S: Source>(db: &DbInner, s: &S, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+fn get_many<T: Table, S: Source>(
+    db: &DbInner,
+    s: &S,
+    ids: impl IntoIterator<Item = Id<T>>,
+) -> Result<Vec<Option<Doc<T>>>> {
     let info = db.info::<T>()?;
-    ids.into_iter().map(|id| read_doc(s, info, id.get())).collect()
+    ids.into_iter()
+        .map(|id| read_doc(s, info, id.get()))
+        .collect()
 }
 
 fn load<P: Table, C: Table + Clone, K: Cardinality>(
@@ -507,7 +516,10 @@ impl WriteTx {
     }
 
     /// The rows with these ids, in the same order; see [`ReadTx::get_many`].
-    pub fn get_many<T: Table>(&self, ids: impl IntoIterator<Item = Id<T>>) -> Result<Vec<Option<Doc<T>>>> {
+    pub fn get_many<T: Table>(
+        &self,
+        ids: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<Vec<Option<Doc<T>>>> {
         get_many(&self.db, &self.store, ids)
     }
 
@@ -738,19 +750,19 @@ pub(crate) fn build_index<T: Table>(
     )?;
     let mut done = 0u64;
     for (id, key, debug) in rows {
-        if key.checked {
-            if let Some(existing) = first_in_prefix(store, info, pos, &key.prefix, Some(id))? {
-                return Err(Error::Unique {
-                    table: T::NAME,
-                    index: index.name,
-                    value: debug,
-                    existing,
-                });
-            }
+        if key.checked
+            && let Some(existing) = first_in_prefix(store, info, pos, &key.prefix, Some(id))?
+        {
+            return Err(Error::Unique {
+                table: T::NAME,
+                index: index.name,
+                value: debug,
+                existing,
+            });
         }
         store.put_index(table_name, &full_key(&key.prefix, id))?;
         done += 1;
-        if done % 1024 == 0 {
+        if done.is_multiple_of(1024) {
             progress(done);
         }
     }

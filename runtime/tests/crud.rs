@@ -1,6 +1,8 @@
 //! Insert, get, get_by, patch, replace and delete through the public API, on a file and in
 //! memory; every error path checked for its exact variant and for leaving nothing behind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{User, mem_db, user};
@@ -10,8 +12,14 @@ use redorm::{Error, ManualClock};
 #[test]
 fn insert_then_get_returns_the_row_with_system_fields() {
     let clock = ManualClock::new(1_700_000_000_000);
-    let db = Db::builder().table::<User>().clock(clock.clone()).in_memory().unwrap();
-    let id = db.write(|tx| tx.insert(user("ada@x.org", "Ada", 36))).unwrap();
+    let db = Db::builder()
+        .table::<User>()
+        .clock(clock.clone())
+        .in_memory()
+        .unwrap();
+    let id = db
+        .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
+        .unwrap();
     let doc = db.read().unwrap().get(id).unwrap().unwrap();
     assert_eq!(doc.id, id);
     assert_eq!(doc.created_at, 1_700_000_000_000);
@@ -32,7 +40,10 @@ fn ids_count_up_per_table_and_are_never_reused() {
     // A rolled-back insert does not burn the id in a way that matters: it was never seen.
     let err = db.write(|tx| {
         tx.insert(user("d@x", "D", 1))?;
-        Err::<(), _>(Error::NotFound { table: "users", id: 0 })
+        Err::<(), _>(Error::NotFound {
+            table: "users",
+            id: 0,
+        })
     });
     assert!(err.is_err());
     let e = db.write(|tx| tx.insert(user("e@x", "E", 1))).unwrap();
@@ -42,17 +53,29 @@ fn ids_count_up_per_table_and_are_never_reused() {
 #[test]
 fn get_of_a_missing_id_is_none() {
     let db = mem_db();
-    assert!(db.read().unwrap().get(Id::<User>::from_raw(99)).unwrap().is_none());
+    assert!(
+        db.read()
+            .unwrap()
+            .get(Id::<User>::from_raw(99))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn get_by_unique_index_finds_the_row() {
     let db = mem_db();
-    let id = db.write(|tx| tx.insert(user("ada@x.org", "Ada", 36))).unwrap();
+    let id = db
+        .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
+        .unwrap();
     let tx = db.read().unwrap();
     let found = tx.get_by(User::by_email(), "ada@x.org").unwrap().unwrap();
     assert_eq!(found.id, id);
-    assert!(tx.get_by(User::by_email(), "nobody@x.org").unwrap().is_none());
+    assert!(
+        tx.get_by(User::by_email(), "nobody@x.org")
+            .unwrap()
+            .is_none()
+    );
     // Prefix of an existing value is not a match.
     assert!(tx.get_by(User::by_email(), "ada@x.or").unwrap().is_none());
 }
@@ -69,21 +92,29 @@ fn get_by_compound_unique_index_takes_a_tuple() {
         .unwrap()
         .unwrap();
     assert_eq!(found.id, id);
-    assert!(tx
-        .get_by(User::by_name_team(), ("Ann", None::<String>))
-        .unwrap()
-        .is_none());
+    assert!(
+        tx.get_by(User::by_name_team(), ("Ann", None::<String>))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn unique_violation_on_insert_is_refused_and_keeps_nothing() {
     let db = mem_db();
-    let first = db.write(|tx| tx.insert(user("ada@x.org", "Ada", 36))).unwrap();
+    let first = db
+        .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
+        .unwrap();
     let err = db
         .write(|tx| tx.insert(user("ada@x.org", "Other", 20)))
         .unwrap_err();
     match &err {
-        Error::Unique { table, index, value, existing } => {
+        Error::Unique {
+            table,
+            index,
+            value,
+            existing,
+        } => {
             assert_eq!(*table, "users");
             assert_eq!(*index, "by_email");
             assert_eq!(value, "\"ada@x.org\"");
@@ -98,7 +129,13 @@ fn unique_violation_on_insert_is_refused_and_keeps_nothing() {
     // Nothing of the failed write is left: no row 2, no index entry for it.
     let tx = db.read().unwrap();
     assert!(tx.get(Id::<User>::from_raw(2)).unwrap().is_none());
-    assert_eq!(tx.get_by(User::by_email(), "ada@x.org").unwrap().unwrap().id, first);
+    assert_eq!(
+        tx.get_by(User::by_email(), "ada@x.org")
+            .unwrap()
+            .unwrap()
+            .id,
+        first
+    );
 }
 
 #[test]
@@ -147,19 +184,21 @@ fn compound_unique_ignores_none_values() {
         other => panic!("expected Unique, got {other:?}"),
     }
     // The whole transaction rolled back: Kim is not there.
-    assert!(db
-        .read()
-        .unwrap()
-        .get_by(User::by_email(), "c@x")
-        .unwrap()
-        .is_none());
+    assert!(
+        db.read()
+            .unwrap()
+            .get_by(User::by_email(), "c@x")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn patch_changes_the_row_and_moves_its_index_entries() {
     let db = mem_db();
     let id = db.write(|tx| tx.insert(user("old@x", "Ada", 36))).unwrap();
-    db.write(|tx| tx.patch(id, |u| u.email = "new@x".into())).unwrap();
+    db.write(|tx| tx.patch(id, |u| u.email = "new@x".into()))
+        .unwrap();
     let tx = db.read().unwrap();
     assert!(tx.get_by(User::by_email(), "old@x").unwrap().is_none());
     let doc = tx.get_by(User::by_email(), "new@x").unwrap().unwrap();
@@ -179,9 +218,16 @@ fn patch_keeping_the_same_unique_value_is_not_a_conflict_with_itself() {
 fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged() {
     let db = mem_db();
     let (a, b) = db
-        .write(|tx| Ok((tx.insert(user("a@x", "A", 1))?, tx.insert(user("b@x", "B", 2))?)))
+        .write(|tx| {
+            Ok((
+                tx.insert(user("a@x", "A", 1))?,
+                tx.insert(user("b@x", "B", 2))?,
+            ))
+        })
         .unwrap();
-    let err = db.write(|tx| tx.patch(b, |u| u.email = "a@x".into())).unwrap_err();
+    let err = db
+        .write(|tx| tx.patch(b, |u| u.email = "a@x".into()))
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Unique { index: "by_email", existing, .. } if *existing == a.get()),
         "{err:?}"
@@ -194,14 +240,25 @@ fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged() {
 #[test]
 fn replace_swaps_the_whole_value_but_keeps_id_and_created_at() {
     let clock = ManualClock::new(1_000);
-    let db = Db::builder().table::<User>().clock(clock.clone()).in_memory().unwrap();
+    let db = Db::builder()
+        .table::<User>()
+        .clock(clock.clone())
+        .in_memory()
+        .unwrap();
     let id = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     clock.advance(std::time::Duration::from_secs(5));
-    db.write(|tx| tx.replace(id, user("z@x", "Zed", 99))).unwrap();
+    db.write(|tx| tx.replace(id, user("z@x", "Zed", 99)))
+        .unwrap();
     let doc = db.read().unwrap().get(id).unwrap().unwrap();
     assert_eq!(doc.created_at, 1_000);
     assert_eq!(*doc.value(), user("z@x", "Zed", 99));
-    assert!(db.read().unwrap().get_by(User::by_email(), "a@x").unwrap().is_none());
+    assert!(
+        db.read()
+            .unwrap()
+            .get_by(User::by_email(), "a@x")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -210,10 +267,20 @@ fn changes_to_missing_rows_are_not_found_errors() {
     let ghost = Id::<User>::from_raw(42);
     for err in [
         db.write(|tx| tx.patch(ghost, |u| u.age = 1)).unwrap_err(),
-        db.write(|tx| tx.replace(ghost, user("a@x", "A", 1))).unwrap_err(),
+        db.write(|tx| tx.replace(ghost, user("a@x", "A", 1)))
+            .unwrap_err(),
         db.write(|tx| tx.delete(ghost)).unwrap_err(),
     ] {
-        assert!(matches!(err, Error::NotFound { table: "users", id: 42 }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::NotFound {
+                    table: "users",
+                    id: 42
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
 
@@ -238,7 +305,10 @@ fn a_closure_error_rolls_back_every_write_of_the_transaction() {
         tx.insert(user("new@x", "N", 1))?;
         tx.patch(keep, |u| u.name = "changed".into())?;
         tx.delete(keep)?;
-        Err(Error::NotFound { table: "users", id: 0 })
+        Err(Error::NotFound {
+            table: "users",
+            id: 0,
+        })
     });
     assert!(result.is_err());
     let tx = db.read().unwrap();
@@ -258,7 +328,10 @@ fn begin_write_commits_explicitly_and_rolls_back_when_dropped() {
     let kept = tx.insert(user("kept@x", "K", 1)).unwrap();
     // The writer sees its own writes before committing.
     assert_eq!(tx.get(kept).unwrap().unwrap().name, "K");
-    assert_eq!(tx.get_by(User::by_email(), "kept@x").unwrap().unwrap().id, kept);
+    assert_eq!(
+        tx.get_by(User::by_email(), "kept@x").unwrap().unwrap().id,
+        kept
+    );
     tx.commit().unwrap();
     assert!(db.read().unwrap().get(kept).unwrap().is_some());
 }
@@ -268,7 +341,8 @@ fn readers_see_a_snapshot() {
     let db = mem_db();
     let id = db.write(|tx| tx.insert(user("a@x", "before", 1))).unwrap();
     let snapshot = db.read().unwrap();
-    db.write(|tx| tx.patch(id, |u| u.name = "after".into())).unwrap();
+    db.write(|tx| tx.patch(id, |u| u.name = "after".into()))
+        .unwrap();
     assert_eq!(snapshot.get(id).unwrap().unwrap().name, "before");
     assert_eq!(db.read().unwrap().get(id).unwrap().unwrap().name, "after");
 }
@@ -281,7 +355,10 @@ fn using_an_unregistered_table_is_an_error() {
     }
     let db = mem_db();
     let err = db.write(|tx| tx.insert(Stray { x: 1 })).unwrap_err();
-    assert!(matches!(err, Error::NotRegistered { table: "stray", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::NotRegistered { table: "stray", .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains(".table::<"), "{err}");
 }
 
@@ -313,7 +390,8 @@ fn db_is_clone_send_sync_static_and_shared_across_threads() {
             let db = db.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
-                    db.write(|tx| tx.insert(user(&format!("{t}-{i}@x"), "T", i))).unwrap();
+                    db.write(|tx| tx.insert(user(&format!("{t}-{i}@x"), "T", i)))
+                        .unwrap();
                 }
             })
         })
@@ -324,7 +402,11 @@ fn db_is_clone_send_sync_static_and_shared_across_threads() {
     let tx = db.read().unwrap();
     for t in 0..4 {
         for i in 0..25 {
-            assert!(tx.get_by(User::by_email(), format!("{t}-{i}@x")).unwrap().is_some());
+            assert!(
+                tx.get_by(User::by_email(), format!("{t}-{i}@x"))
+                    .unwrap()
+                    .is_some()
+            );
         }
     }
 }
@@ -338,6 +420,9 @@ fn id_string_form_round_trips_and_rejects_other_tables() {
     assert_eq!(text.parse::<Id<User>>().unwrap(), id);
     for bad in ["posts:1", "users:", "users:-1", "users:0", "1", "users:abc"] {
         let err = bad.parse::<Id<User>>().unwrap_err();
-        assert!(matches!(err, Error::InvalidId { table: "users", .. }), "{bad}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidId { table: "users", .. }),
+            "{bad}: {err:?}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Property test: after any sequence of inserts, patches, replaces and deletes (including
 //! refused ones), every index holds exactly the entries its rows imply.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
@@ -89,20 +91,30 @@ fn stored(path: &std::path::Path) -> (BTreeMap<&'static str, BTreeSet<Vec<u8>>>,
         let table_name = format!("people#{name}");
         let def: redb::TableDefinition<'_, &[u8], ()> = redb::TableDefinition::new(&table_name);
         let t = txn.open_table(def).unwrap();
-        let keys: BTreeSet<Vec<u8>> = t.iter().unwrap().map(|e| e.unwrap().0.value().to_vec()).collect();
+        let keys: BTreeSet<Vec<u8>> = t
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value().to_vec())
+            .collect();
         if !keys.is_empty() {
             out.insert(name, keys);
         }
     }
     let rows_def: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("people");
-    let ids = txn.open_table(rows_def).unwrap().iter().unwrap().map(|e| e.unwrap().0.value()).collect();
+    let ids = txn
+        .open_table(rows_def)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|e| e.unwrap().0.value())
+        .collect();
     (out, ids)
 }
 
 fn unique_ok(rows: &BTreeMap<u64, Person>, skip: Option<u64>, p: &Person) -> bool {
-    rows.iter().filter(|(id, _)| Some(**id) != skip).all(|(_, o)| {
-        o.handle != p.handle && (p.badge.is_none() || o.badge != p.badge)
-    })
+    rows.iter()
+        .filter(|(id, _)| Some(**id) != skip)
+        .all(|(_, o)| o.handle != p.handle && (p.badge.is_none() || o.badge != p.badge))
 }
 
 proptest! {

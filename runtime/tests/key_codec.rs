@@ -1,5 +1,7 @@
 //! Property tests of the index-key encoding: order preservation and unambiguous composites.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
@@ -45,7 +47,10 @@ fn tricky_string() -> impl Strategy<Value = String> {
 }
 
 fn tricky_bytes() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), any::<u8>()], 0..8)
+    proptest::collection::vec(
+        prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), any::<u8>()],
+        0..8,
+    )
 }
 
 macro_rules! int_props {
@@ -184,9 +189,14 @@ fn json_roundtrips_and_reports_bad_data() {
     let v = Json(vec![1u32, 2, 3]);
     roundtrip(&v);
     let mut out = Vec::new();
-    Json("not a list".to_string()).encode_value(&mut out).unwrap();
+    Json("not a list".to_string())
+        .encode_value(&mut out)
+        .unwrap();
     let err = <Json<Vec<u32>>>::decode_value(&mut out.as_slice()).unwrap_err();
-    assert!(err.detail.contains("stored JSON does not match the type"), "{err}");
+    assert!(
+        err.detail.contains("stored JSON does not match the type"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Cursor pagination: order, stability under concurrent writes (property test), binding to the
 //! query, and every bad cursor.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeSet, HashMap};
 
 use proptest::prelude::*;
@@ -19,7 +21,13 @@ fn fill(db: &Db, rows: &[(u8, i32)]) -> Vec<Id<Entry>> {
     db.write(|tx| {
         rows.iter()
             .enumerate()
-            .map(|(i, &(group, score))| tx.insert(Entry { group, score, name: format!("n{i}") }))
+            .map(|(i, &(group, score))| {
+                tx.insert(Entry {
+                    group,
+                    score,
+                    name: format!("n{i}"),
+                })
+            })
             .collect()
     })
     .unwrap()
@@ -70,7 +78,11 @@ fn an_exact_multiple_of_the_page_size_ends_with_a_done_page() {
     let db = Db::builder().table::<Entry>().in_memory().unwrap();
     fill(&db, &[(1, 1), (1, 2), (1, 3), (1, 4)]);
     let tx = db.read().unwrap();
-    let q = || tx.query::<Entry>().filter(Entry::group().eq(1u8)).order_by(Entry::score().asc());
+    let q = || {
+        tx.query::<Entry>()
+            .filter(Entry::group().eq(1u8))
+            .order_by(Entry::score().asc())
+    };
     let first = q().paginate(None, 2).unwrap();
     assert!(!first.is_done);
     let second = q().paginate(first.next_cursor.as_ref(), 2).unwrap();
@@ -78,7 +90,12 @@ fn an_exact_multiple_of_the_page_size_ends_with_a_done_page() {
     assert!(second.is_done, "no empty trailing page");
     assert!(second.next_cursor.is_none());
     let empty = Db::builder().table::<Entry>().in_memory().unwrap();
-    let page = empty.read().unwrap().query::<Entry>().paginate(None, 10).unwrap();
+    let page = empty
+        .read()
+        .unwrap()
+        .query::<Entry>()
+        .paginate(None, 10)
+        .unwrap();
     assert!(page.items.is_empty() && page.is_done);
 }
 
@@ -87,12 +104,19 @@ fn cursors_survive_their_string_form() {
     let db = Db::builder().table::<Entry>().in_memory().unwrap();
     fill(&db, &[(1, 1), (1, 2), (1, 3)]);
     let tx = db.read().unwrap();
-    let q = || tx.query::<Entry>().filter(Entry::group().eq(1u8)).order_by(Entry::score().asc());
+    let q = || {
+        tx.query::<Entry>()
+            .filter(Entry::group().eq(1u8))
+            .order_by(Entry::score().asc())
+    };
     let page = q().paginate(None, 1).unwrap();
     let text = page.next_cursor.unwrap().to_string();
     let back: Cursor = text.parse().unwrap();
     let next = q().paginate(Some(&back), 5).unwrap();
-    assert_eq!(next.items.iter().map(|d| d.score).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(
+        next.items.iter().map(|d| d.score).collect::<Vec<_>>(),
+        [2, 3]
+    );
 }
 
 #[test]
@@ -100,12 +124,19 @@ fn bad_cursors_are_typed_errors() {
     let db = Db::builder().table::<Entry>().in_memory().unwrap();
     fill(&db, &[(1, 1), (1, 2), (2, 3)]);
     let tx = db.read().unwrap();
-    let q = || tx.query::<Entry>().filter(Entry::group().eq(1u8)).order_by(Entry::score().asc());
+    let q = || {
+        tx.query::<Entry>()
+            .filter(Entry::group().eq(1u8))
+            .order_by(Entry::score().asc())
+    };
     let good = q().paginate(None, 1).unwrap().next_cursor.unwrap();
     let text = good.to_string();
 
     let reason = |c: &str| match q().paginate(Some(&c.parse().unwrap()), 1).unwrap_err() {
-        Error::InvalidCursor { table: "entries", reason } => reason,
+        Error::InvalidCursor {
+            table: "entries",
+            reason,
+        } => reason,
         other => panic!("expected InvalidCursor, got {other:?}"),
     };
     assert!(reason("not a cursor").contains("not a cursor this library produced"));
@@ -127,7 +158,10 @@ fn bad_cursors_are_typed_errors() {
         .order_by(Entry::score().asc())
         .paginate(Some(&good), 1)
         .unwrap_err();
-    assert!(matches!(&other, Error::InvalidCursor { reason, .. } if reason.contains("another query")), "{other:?}");
+    assert!(
+        matches!(&other, Error::InvalidCursor { reason, .. } if reason.contains("another query")),
+        "{other:?}"
+    );
     let other = tx
         .query::<Entry>()
         .filter(Entry::group().eq(1u8))
@@ -147,7 +181,10 @@ fn bad_cursors_are_typed_errors() {
         .order_by(Entry::score().asc())
         .paginate(Some(&good), 1)
         .unwrap_err();
-    assert!(matches!(&err, Error::InvalidCursor { reason, .. } if reason.contains("another database")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidCursor { reason, .. } if reason.contains("another database")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -155,11 +192,17 @@ fn conflicting_options_are_refused() {
     let db = Db::builder().table::<Entry>().in_memory().unwrap();
     let tx = db.read().unwrap();
     let err = tx.query::<Entry>().offset(3).paginate(None, 2).unwrap_err();
-    assert!(matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("offset and limit")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("offset and limit")),
+        "{err:?}"
+    );
     let err = tx.query::<Entry>().limit(3).paginate(None, 2).unwrap_err();
     assert!(matches!(err, Error::InvalidQuery { .. }));
     let err = tx.query::<Entry>().paginate(None, 0).unwrap_err();
-    assert!(matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("at least one row")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("at least one row")),
+        "{err:?}"
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -179,12 +222,18 @@ enum Shape {
 fn query<'a>(tx: &'a redorm::ReadTx, shape: Shape) -> redorm::Query<'a, Entry> {
     match shape {
         Shape::ById => tx.query::<Entry>(),
-        Shape::OneProbeAsc => tx.query::<Entry>().filter(Entry::group().eq(1u8)).order_by(Entry::score().asc()),
+        Shape::OneProbeAsc => tx
+            .query::<Entry>()
+            .filter(Entry::group().eq(1u8))
+            .order_by(Entry::score().asc()),
         Shape::MergedDesc => tx
             .query::<Entry>()
             .filter(Entry::group().in_([0u8, 1, 2]))
             .order_by(Entry::score().desc()),
-        Shape::SortedInMemory => tx.query::<Entry>().order_by(Entry::name().desc()).allow_full_scan(),
+        Shape::SortedInMemory => tx
+            .query::<Entry>()
+            .order_by(Entry::name().desc())
+            .allow_full_scan(),
     }
 }
 

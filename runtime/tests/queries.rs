@@ -1,6 +1,8 @@
 //! Queries: every operator, every plan shape (asserting rows and the plan), strict mode,
 //! counting, streaming, and the bad inputs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use redorm::prelude::*;
 use redorm::{Error, Filter};
 
@@ -28,7 +30,11 @@ fn post(author: u32, created: i64, title: &str, status: &str, score: f64) -> Pos
         title: title.to_string(),
         status: status.to_string(),
         score,
-        subtitle: if author % 2 == 0 { Some(format!("sub {title}")) } else { None },
+        subtitle: if author.is_multiple_of(2) {
+            Some(format!("sub {title}"))
+        } else {
+            None
+        },
         body: format!("body of {title}"),
     }
 }
@@ -58,11 +64,17 @@ fn titles(docs: &[Doc<Post>]) -> Vec<&str> {
     docs.iter().map(|d| d.title.as_str()).collect()
 }
 
-fn run(db: &Db, f: impl FnOnce(redorm::Query<'_, Post>) -> redorm::Query<'_, Post>) -> (Vec<String>, String) {
+fn run(
+    db: &Db,
+    f: impl FnOnce(redorm::Query<'_, Post>) -> redorm::Query<'_, Post>,
+) -> (Vec<String>, String) {
     let tx = db.read().unwrap();
     let q = f(tx.query::<Post>());
     let rows = q.all().unwrap();
-    (titles(&rows).into_iter().map(String::from).collect(), q.explain())
+    (
+        titles(&rows).into_iter().map(String::from).collect(),
+        q.explain(),
+    )
 }
 
 fn lines(s: &str) -> Vec<&str> {
@@ -88,14 +100,25 @@ fn equality_on_a_compound_prefix_uses_the_index_in_index_order() {
 fn range_after_equalities_narrows_the_scan() {
     let db = db();
     let (rows, plan) = run(&db, |q| {
-        q.filter(Post::author().eq(1u32).and(Post::created().gt(10i64)).and(Post::created().lte(40i64)))
+        q.filter(
+            Post::author()
+                .eq(1u32)
+                .and(Post::created().gt(10i64))
+                .and(Post::created().lte(40i64)),
+        )
     });
     assert_eq!(rows, ["beta", "alphabet"]);
     assert_eq!(
         lines(&plan)[1],
         "access: index by_author_created (1 probe: author = 1), range created > 10 AND created <= 40"
     );
-    let (rows, _) = run(&db, |q| q.filter(Post::author().eq(3u32).and(Post::created().between(25i64, 30i64))));
+    let (rows, _) = run(&db, |q| {
+        q.filter(
+            Post::author()
+                .eq(3u32)
+                .and(Post::created().between(25i64, 30i64)),
+        )
+    });
     assert_eq!(rows, ["zeta", "epsilon"]);
 }
 
@@ -129,17 +152,29 @@ fn an_empty_in_matches_nothing() {
     let (rows, _) = run(&db, |q| q.filter(Post::author().in_(Vec::<u32>::new())));
     assert!(rows.is_empty());
     let tx = db.read().unwrap();
-    assert_eq!(tx.query::<Post>().filter(Post::author().in_(Vec::<u32>::new())).count().unwrap(), 0);
+    assert_eq!(
+        tx.query::<Post>()
+            .filter(Post::author().in_(Vec::<u32>::new()))
+            .count()
+            .unwrap(),
+        0
+    );
 }
 
 #[test]
 fn order_served_by_the_index_or_sorted_in_memory() {
     let db = db();
-    let (rows, plan) = run(&db, |q| q.filter(Post::author().eq(2u32)).order_by(Post::created().desc()));
+    let (rows, plan) = run(&db, |q| {
+        q.filter(Post::author().eq(2u32))
+            .order_by(Post::created().desc())
+    });
     assert_eq!(rows, ["gamma", "delta"]);
     assert_eq!(lines(&plan)[2], "order: served by the index (descending)");
 
-    let (rows, plan) = run(&db, |q| q.filter(Post::author().eq(1u32)).order_by(Post::title().desc()));
+    let (rows, plan) = run(&db, |q| {
+        q.filter(Post::author().eq(1u32))
+            .order_by(Post::title().desc())
+    });
     assert_eq!(rows, ["beta", "alphabet", "alpha"]);
     assert_eq!(lines(&plan)[2], "order: sorted in memory by title desc");
 
@@ -160,7 +195,10 @@ fn several_order_keys() {
         .order_by(Post::score().desc())
         .all()
         .unwrap();
-    assert_eq!(titles(&rows), ["alpha", "delta", "zeta", "epsilon", "gamma", "beta"]);
+    assert_eq!(
+        titles(&rows),
+        ["alpha", "delta", "zeta", "epsilon", "gamma", "beta"]
+    );
 }
 
 #[test]
@@ -189,7 +227,10 @@ fn starts_with_is_a_range_on_a_string_index() {
     let db = db();
     let (rows, plan) = run(&db, |q| q.filter(Post::title().starts_with("alpha")));
     assert_eq!(rows, ["alpha", "alphabet"]);
-    assert_eq!(lines(&plan)[1], "access: index by_title (1 probe), range title starts_with \"alpha\"");
+    assert_eq!(
+        lines(&plan)[1],
+        "access: index by_title (1 probe), range title starts_with \"alpha\""
+    );
     let (rows, plan) = run(&db, |q| q.filter(Post::title().like("alpha%t")));
     assert_eq!(rows, ["alphabet"]);
     assert_eq!(
@@ -228,30 +269,66 @@ fn every_operator() {
         t
     };
     assert_eq!(q(Post::score().eq(0.0)), ["delta"]);
-    assert_eq!(q(Post::status().ne("live")), ["alpha", "alphabet", "delta", "zeta"]);
+    assert_eq!(
+        q(Post::status().ne("live")),
+        ["alpha", "alphabet", "delta", "zeta"]
+    );
     assert_eq!(q(Post::score().gt(3.25)), ["alphabet", "epsilon"]);
     assert_eq!(q(Post::score().gte(3.25)), ["alphabet", "epsilon", "gamma"]);
     assert_eq!(q(Post::score().lt(0.0)), ["beta", "zeta"]);
     assert_eq!(q(Post::score().lte(0.0)), ["beta", "delta", "zeta"]);
-    assert_eq!(q(Post::created().between(10i64, 20i64)), ["alpha", "beta", "gamma"]);
-    assert_eq!(q(Post::author().in_([2u32, 3])), ["delta", "epsilon", "gamma", "zeta"]);
-    assert_eq!(q(Post::author().not_in([2u32, 3])), ["alpha", "alphabet", "beta"]);
-    assert_eq!(q(Post::subtitle().is_null()), ["alpha", "alphabet", "beta", "epsilon", "zeta"]);
+    assert_eq!(
+        q(Post::created().between(10i64, 20i64)),
+        ["alpha", "beta", "gamma"]
+    );
+    assert_eq!(
+        q(Post::author().in_([2u32, 3])),
+        ["delta", "epsilon", "gamma", "zeta"]
+    );
+    assert_eq!(
+        q(Post::author().not_in([2u32, 3])),
+        ["alpha", "alphabet", "beta"]
+    );
+    assert_eq!(
+        q(Post::subtitle().is_null()),
+        ["alpha", "alphabet", "beta", "epsilon", "zeta"]
+    );
     assert_eq!(q(Post::subtitle().is_not_null()), ["delta", "gamma"]);
     assert_eq!(q(Post::subtitle().eq("sub gamma")), ["gamma"]);
     assert_eq!(q(Post::subtitle().starts_with("sub d")), ["delta"]);
-    assert_eq!(q(Post::title().starts_with("")), ["alpha", "alphabet", "beta", "delta", "epsilon", "gamma", "zeta"]);
+    assert_eq!(
+        q(Post::title().starts_with("")),
+        [
+            "alpha", "alphabet", "beta", "delta", "epsilon", "gamma", "zeta"
+        ]
+    );
     assert_eq!(q(Post::title().ends_with("ta")), ["beta", "delta", "zeta"]);
     assert_eq!(q(Post::title().contains("ph")), ["alpha", "alphabet"]);
     assert_eq!(q(Post::title().like("_eta")), ["beta", "zeta"]);
-    assert_eq!(q(Post::title().like("%a")), ["alpha", "beta", "delta", "gamma", "zeta"]);
-    assert_eq!(q(Post::title().like("Alpha%")), Vec::<String>::new(), "like is case-sensitive");
-    assert_eq!(q(Post::status().eq("live").not()), ["alpha", "alphabet", "delta", "zeta"]);
     assert_eq!(
-        q(Post::author().eq(1u32).and(Post::status().eq("draft")).or(Post::score().gt(9.0))),
+        q(Post::title().like("%a")),
+        ["alpha", "beta", "delta", "gamma", "zeta"]
+    );
+    assert_eq!(
+        q(Post::title().like("Alpha%")),
+        Vec::<String>::new(),
+        "like is case-sensitive"
+    );
+    assert_eq!(
+        q(Post::status().eq("live").not()),
+        ["alpha", "alphabet", "delta", "zeta"]
+    );
+    assert_eq!(
+        q(Post::author()
+            .eq(1u32)
+            .and(Post::status().eq("draft"))
+            .or(Post::score().gt(9.0))),
         ["alpha", "epsilon"]
     );
-    assert_eq!(q(!Post::author().eq(1u32)), ["delta", "epsilon", "gamma", "zeta"]);
+    assert_eq!(
+        q(!Post::author().eq(1u32)),
+        ["delta", "epsilon", "gamma", "zeta"]
+    );
 }
 
 #[test]
@@ -264,7 +341,11 @@ fn strict_mode_refuses_full_scans_and_names_an_index() {
         .all()
         .unwrap_err();
     match &err {
-        Error::IndexRequired { table, filter, suggestion } => {
+        Error::IndexRequired {
+            table,
+            filter,
+            suggestion,
+        } => {
             assert_eq!(*table, "posts");
             assert_eq!(filter, "the filter body = \"body of beta\"");
             assert_eq!(suggestion, "index(by_body = [body])");
@@ -273,8 +354,15 @@ fn strict_mode_refuses_full_scans_and_names_an_index() {
     }
     assert!(err.to_string().contains(".allow_full_scan()"), "{err}");
     // An unserved order is a full scan too.
-    let err = tx.query::<Post>().order_by(Post::body().asc()).all().unwrap_err();
-    assert!(matches!(&err, Error::IndexRequired { suggestion, .. } if suggestion == "index(by_body = [body])"), "{err:?}");
+    let err = tx
+        .query::<Post>()
+        .order_by(Post::body().asc())
+        .all()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::IndexRequired { suggestion, .. } if suggestion == "index(by_body = [body])"),
+        "{err:?}"
+    );
     // allow_full_scan, or strict(false), runs it.
     let rows = tx
         .query::<Post>()
@@ -283,12 +371,27 @@ fn strict_mode_refuses_full_scans_and_names_an_index() {
         .all()
         .unwrap();
     assert_eq!(titles(&rows), ["beta"]);
-    let lax = Db::builder().table::<Post>().strict(false).in_memory().unwrap();
-    assert!(lax.read().unwrap().query::<Post>().filter(Post::body().eq("x")).all().unwrap().is_empty());
+    let lax = Db::builder()
+        .table::<Post>()
+        .strict(false)
+        .in_memory()
+        .unwrap();
+    assert!(
+        lax.read()
+            .unwrap()
+            .query::<Post>()
+            .filter(Post::body().eq("x"))
+            .all()
+            .unwrap()
+            .is_empty()
+    );
     // No filter and no order reads by id: never an error.
     assert_eq!(tx.query::<Post>().all().unwrap().len(), 7);
     let plan = tx.query::<Post>().filter(Post::body().eq("x")).explain();
-    assert!(plan.ends_with("full scan: refused in strict mode\n"), "{plan}");
+    assert!(
+        plan.ends_with("full scan: refused in strict mode\n"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -321,16 +424,48 @@ fn first_first_or_err_unique_count() {
     assert_eq!(q().limit(2).count().unwrap(), 2);
     assert_eq!(q().offset(2).count().unwrap(), 1);
     assert_eq!(tx.query::<Post>().count().unwrap(), 7);
-    assert_eq!(q().filter(Post::title().contains("bet")).count().unwrap(), 2);
-    let err = q().unique().unwrap_err();
-    assert!(matches!(err, Error::NotUnique { table: "posts", first: 1, second: 2, .. }), "{err:?}");
     assert_eq!(
-        tx.query::<Post>().filter(Post::title().eq("zeta")).unique().unwrap().unwrap().author,
+        q().filter(Post::title().contains("bet")).count().unwrap(),
+        2
+    );
+    let err = q().unique().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotUnique {
+                table: "posts",
+                first: 1,
+                second: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        tx.query::<Post>()
+            .filter(Post::title().eq("zeta"))
+            .unique()
+            .unwrap()
+            .unwrap()
+            .author,
         3
     );
-    assert!(tx.query::<Post>().filter(Post::title().eq("nope")).unique().unwrap().is_none());
-    let err = tx.query::<Post>().filter(Post::title().eq("nope")).first_or_err().unwrap_err();
-    assert!(matches!(&err, Error::NoMatch { table: "posts", filter } if filter == "title = \"nope\""), "{err:?}");
+    assert!(
+        tx.query::<Post>()
+            .filter(Post::title().eq("nope"))
+            .unique()
+            .unwrap()
+            .is_none()
+    );
+    let err = tx
+        .query::<Post>()
+        .filter(Post::title().eq("nope"))
+        .first_or_err()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NoMatch { table: "posts", filter } if filter == "title = \"nope\""),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -339,7 +474,10 @@ fn offset_limit_and_their_edges() {
     let tx = db.read().unwrap();
     let q = || tx.query::<Post>().filter(Post::author().eq(1u32));
     assert_eq!(titles(&q().offset(1).limit(1).all().unwrap()), ["beta"]);
-    assert!(q().offset(10).all().unwrap().is_empty(), "an offset past the end is empty");
+    assert!(
+        q().offset(10).all().unwrap().is_empty(),
+        "an offset past the end is empty"
+    );
     assert!(q().limit(0).all().unwrap().is_empty(), "limit(0) is empty");
     assert!(q().limit(0).first().unwrap().is_none());
     assert_eq!(q().limit(0).count().unwrap(), 0);
@@ -351,7 +489,13 @@ fn iter_streams_every_row_in_order() {
     let db = Db::builder().table::<Post>().in_memory().unwrap();
     db.write(|tx| {
         for i in 0..1000 {
-            tx.insert(post(i % 7, i64::from(i), &format!("t{i:04}"), "live", f64::from(i)))?;
+            tx.insert(post(
+                i % 7,
+                i64::from(i),
+                &format!("t{i:04}"),
+                "live",
+                f64::from(i),
+            ))?;
         }
         Ok(())
     })
@@ -372,7 +516,13 @@ fn iter_streams_every_row_in_order() {
         n += 1;
     }
     assert_eq!(n, 1000);
-    let some: Vec<_> = tx.query::<Post>().offset(995).iter().unwrap().map(|d| d.unwrap().id.get()).collect();
+    let some: Vec<_> = tx
+        .query::<Post>()
+        .offset(995)
+        .iter()
+        .unwrap()
+        .map(|d| d.unwrap().id.get())
+        .collect();
     assert_eq!(some, [996, 997, 998, 999, 1000]);
 }
 
@@ -407,5 +557,10 @@ fn ordering_of_floats_and_options_follows_key_order() {
         .all()
         .unwrap();
     // None first, then by value; equal keys by id.
-    assert_eq!(titles(&rows), ["alpha", "beta", "epsilon", "alphabet", "zeta", "delta", "gamma"]);
+    assert_eq!(
+        titles(&rows),
+        [
+            "alpha", "beta", "epsilon", "alphabet", "zeta", "delta", "gamma"
+        ]
+    );
 }

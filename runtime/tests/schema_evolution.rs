@@ -1,6 +1,8 @@
 //! Reopening a file with a changed struct: what is accepted, what is refused, and that a
 //! refused open leaves the file as it was.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -156,9 +158,21 @@ fn seed(path: &Path) -> Vec<Id<v1::Item>> {
     let db = Db::builder().table::<v1::Item>().open(path).unwrap();
     db.write(|tx| {
         Ok(vec![
-            tx.insert(v1::Item { sku: "a".into(), price: 10, kind: v1::Kind::Book })?,
-            tx.insert(v1::Item { sku: "b".into(), price: 10, kind: v1::Kind::Film })?,
-            tx.insert(v1::Item { sku: "c".into(), price: 30, kind: v1::Kind::Book })?,
+            tx.insert(v1::Item {
+                sku: "a".into(),
+                price: 10,
+                kind: v1::Kind::Book,
+            })?,
+            tx.insert(v1::Item {
+                sku: "b".into(),
+                price: 10,
+                kind: v1::Kind::Film,
+            })?,
+            tx.insert(v1::Item {
+                sku: "c".into(),
+                price: 30,
+                kind: v1::Kind::Book,
+            })?,
         ])
     })
     .unwrap()
@@ -168,7 +182,12 @@ fn v1_rows(path: &Path) -> Vec<v1::Item> {
     let db = Db::builder().table::<v1::Item>().open(path).unwrap();
     let tx = db.read().unwrap();
     (1..=3)
-        .map(|i| tx.get(Id::<v1::Item>::from_raw(i)).unwrap().unwrap().into_inner())
+        .map(|i| {
+            tx.get(Id::<v1::Item>::from_raw(i))
+                .unwrap()
+                .unwrap()
+                .into_inner()
+        })
         .collect()
 }
 
@@ -182,7 +201,8 @@ fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
     let path = dir.path().join("items.redb");
     let ids = seed(&path);
 
-    let seen: Rc<RefCell<Vec<(String, String, u64, u64)>>> = Rc::default();
+    type Seen = Vec<(String, String, u64, u64)>;
+    let seen: Rc<RefCell<Seen>> = Rc::default();
     let log = seen.clone();
     let db = Db::builder()
         .table::<v2_added_columns::Item>()
@@ -198,7 +218,10 @@ fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
     );
 
     let tx = db.read().unwrap();
-    let old = tx.get(recast::<v2_added_columns::Item>(ids[0])).unwrap().unwrap();
+    let old = tx
+        .get(recast::<v2_added_columns::Item>(ids[0]))
+        .unwrap()
+        .unwrap();
     assert_eq!(old.shelf, "unsorted");
     assert_eq!(old.note, None);
     assert_eq!(old.sku, "a");
@@ -231,11 +254,24 @@ fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
         .on_index_build(move |_| *count.borrow_mut() += 1)
         .open(&path)
         .unwrap();
-    assert_eq!(*rebuilt.borrow(), 0, "an index the file already has is not rebuilt");
+    assert_eq!(
+        *rebuilt.borrow(),
+        0,
+        "an index the file already has is not rebuilt"
+    );
     let tx = db.read().unwrap();
-    let b = tx.get_by(v2_added_columns::Item::by_sku(), "b").unwrap().unwrap();
-    assert_eq!((b.shelf.as_str(), b.note.as_deref()), ("top", Some("signed")));
-    let c = tx.get_by(v2_added_columns::Item::by_sku(), "c").unwrap().unwrap();
+    let b = tx
+        .get_by(v2_added_columns::Item::by_sku(), "b")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (b.shelf.as_str(), b.note.as_deref()),
+        ("top", Some("signed"))
+    );
+    let c = tx
+        .get_by(v2_added_columns::Item::by_sku(), "c")
+        .unwrap()
+        .unwrap();
     assert_eq!(c.shelf, "unsorted");
 }
 
@@ -245,7 +281,10 @@ fn a_new_column_without_default_is_refused_and_the_file_is_unchanged() {
     let path = dir.path().join("items.redb");
     seed(&path);
     let before = v1_rows(&path);
-    let err = Db::builder().table::<v2_no_default::Item>().open(&path).unwrap_err();
+    let err = Db::builder()
+        .table::<v2_no_default::Item>()
+        .open(&path)
+        .unwrap_err();
     match &err {
         Error::Schema { table, message } => {
             assert_eq!(table, "items");
@@ -263,17 +302,34 @@ fn a_changed_column_type_is_refused_naming_table_and_column() {
     let path = dir.path().join("items.redb");
     seed(&path);
     let before = v1_rows(&path);
-    let err = Db::builder().table::<v2_type_changed::Item>().open(&path).unwrap_err();
+    let err = Db::builder()
+        .table::<v2_type_changed::Item>()
+        .open(&path)
+        .unwrap_err();
     match &err {
-        Error::ColumnTypeChanged { table, column, stored, current } => {
+        Error::ColumnTypeChanged {
+            table,
+            column,
+            stored,
+            current,
+        } => {
             assert_eq!(
-                (table.as_str(), column.as_str(), stored.as_str(), current.as_str()),
+                (
+                    table.as_str(),
+                    column.as_str(),
+                    stored.as_str(),
+                    current.as_str()
+                ),
                 ("items", "price", "u32", "String")
             );
         }
         other => panic!("expected ColumnTypeChanged, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("column `items.price` is stored as `u32` but the struct declares `String`"));
+    assert!(
+        err.to_string().starts_with(
+            "column `items.price` is stored as `u32` but the struct declares `String`"
+        )
+    );
     assert_eq!(v1_rows(&path), before);
 }
 
@@ -282,7 +338,10 @@ fn a_dropped_column_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("items.redb");
     seed(&path);
-    let err = Db::builder().table::<v2_dropped_column::Item>().open(&path).unwrap_err();
+    let err = Db::builder()
+        .table::<v2_dropped_column::Item>()
+        .open(&path)
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Schema { message, .. } if message.contains("column `kind` (type `enum(Book,Film)`) is stored in the file")),
         "{err:?}"
@@ -296,11 +355,22 @@ fn an_enum_may_gain_variants_at_the_end_but_not_be_reordered() {
     let path = dir.path().join("items.redb");
     let ids = seed(&path);
     {
-        let db = Db::builder().table::<v2_enum_grew::Item>().open(&path).unwrap();
-        let row = db.read().unwrap().get(recast::<v2_enum_grew::Item>(ids[1])).unwrap().unwrap();
+        let db = Db::builder()
+            .table::<v2_enum_grew::Item>()
+            .open(&path)
+            .unwrap();
+        let row = db
+            .read()
+            .unwrap()
+            .get(recast::<v2_enum_grew::Item>(ids[1]))
+            .unwrap()
+            .unwrap();
         assert_eq!(row.kind, v2_enum_grew::Kind::Film);
     }
-    let err = Db::builder().table::<v2_enum_reordered::Item>().open(&path).unwrap_err();
+    let err = Db::builder()
+        .table::<v2_enum_reordered::Item>()
+        .open(&path)
+        .unwrap_err();
     assert!(
         matches!(&err, Error::ColumnTypeChanged { column, .. } if column == "kind"),
         "{err:?}"
@@ -312,17 +382,34 @@ fn a_new_unique_index_over_duplicate_values_is_refused_and_the_file_is_unchanged
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("items.redb");
     seed(&path);
-    let err = Db::builder().table::<v2_unique_price::Item>().open(&path).unwrap_err();
+    let err = Db::builder()
+        .table::<v2_unique_price::Item>()
+        .open(&path)
+        .unwrap_err();
     match &err {
-        Error::Unique { table, index, value, existing } => {
-            assert_eq!((*table, *index, value.as_str()), ("items", "by_price", "10"));
+        Error::Unique {
+            table,
+            index,
+            value,
+            existing,
+        } => {
+            assert_eq!(
+                (*table, *index, value.as_str()),
+                ("items", "by_price", "10")
+            );
             assert_eq!(*existing, 1);
         }
         other => panic!("expected Unique, got {other:?}"),
     }
     // Still opens with the old struct, unique sku index intact.
     let db = Db::builder().table::<v1::Item>().open(&path).unwrap();
-    assert!(db.read().unwrap().get_by(v1::Item::by_sku(), "c").unwrap().is_some());
+    assert!(
+        db.read()
+            .unwrap()
+            .get_by(v1::Item::by_sku(), "c")
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]
@@ -331,10 +418,17 @@ fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again() {
     let path = dir.path().join("items.redb");
     seed(&path);
     {
-        let db = Db::builder().table::<v2_index_dropped::Item>().open(&path).unwrap();
+        let db = Db::builder()
+            .table::<v2_index_dropped::Item>()
+            .open(&path)
+            .unwrap();
         // Without the unique index a duplicate sku is accepted.
         db.write(|tx| {
-            tx.insert(v2_index_dropped::Item { sku: "z".into(), price: 1, kind: v1::Kind::Book })?;
+            tx.insert(v2_index_dropped::Item {
+                sku: "z".into(),
+                price: 1,
+                kind: v1::Kind::Book,
+            })?;
             tx.delete(Id::<v2_index_dropped::Item>::from_raw(3))?;
             Ok(())
         })
@@ -342,8 +436,18 @@ fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again() {
     }
     let db = Db::builder().table::<v1::Item>().open(&path).unwrap();
     let tx = db.read().unwrap();
-    assert_eq!(tx.get_by(v1::Item::by_sku(), "z").unwrap().unwrap().id.get(), 4);
-    assert!(tx.get_by(v1::Item::by_sku(), "c").unwrap().is_none(), "the rebuilt index has no stale entry");
+    assert_eq!(
+        tx.get_by(v1::Item::by_sku(), "z")
+            .unwrap()
+            .unwrap()
+            .id
+            .get(),
+        4
+    );
+    assert!(
+        tx.get_by(v1::Item::by_sku(), "c").unwrap().is_none(),
+        "the rebuilt index has no stale entry"
+    );
     assert!(tx.get_by(v1::Item::by_sku(), "a").unwrap().is_some());
 }
 
@@ -373,6 +477,16 @@ fn corrupt_row_bytes_are_an_error_not_a_panic() {
         "{err:?}"
     );
     let err = tx.get(ids[2]).unwrap_err();
-    assert!(matches!(&err, Error::Corrupt { id: Some(3), column: None, .. }), "{err:?}");
+    assert!(
+        matches!(
+            &err,
+            Error::Corrupt {
+                id: Some(3),
+                column: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("unknown row format 9"), "{err}");
 }

@@ -27,5 +27,8 @@ pub fn user(email: &str, name: &str, age: u32) -> User {
 }
 
 pub fn mem_db() -> Db {
-    Db::builder().table::<User>().in_memory().expect("in-memory db opens")
+    Db::builder()
+        .table::<User>()
+        .in_memory()
+        .expect("in-memory db opens")
 }
