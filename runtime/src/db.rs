@@ -14,7 +14,10 @@ use crate::schema::{Table, TableSchema};
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use crate::storage::{self, CATALOG, RESERVED_PREFIX, WriteStore};
-use crate::tx::{self, ReadTx, WriteTx};
+use crate::hooks::{DeleteCause, HookSet, UpdateCause};
+use crate::schema::{DeleteMode, OnSoftDelete, UniqueIndex};
+use crate::tx::{Doc, ReadTx};
+use crate::write::{self, TableOps, WriteTx};
 
 /// An open database. Cheap to clone (an `Arc` inside), `Send + Sync + 'static`: put it in your
 /// application state and share it between threads.
@@ -73,6 +76,11 @@ pub(crate) struct DbInner {
     pub(crate) secret: u64,
     /// Most distinct keys one level of a relation load may read.
     pub(crate) fan_out_max_keys: usize,
+    /// Most rows one delete may touch through cascades.
+    pub(crate) max_cascade_rows: usize,
+    /// Most rows one batch of a scheduled deletion removes.
+    pub(crate) job_batch_rows: usize,
+    pub(crate) hooks: HookSet,
 }
 
 /// What the runtime knows about one registered table once the database is open.
@@ -84,6 +92,14 @@ pub(crate) struct TableInfo {
     pub(crate) layouts: HashMap<u32, Vec<usize>>,
     /// redb table name of each index, in schema order.
     pub(crate) index_tables: Vec<String>,
+    /// Per index: whether soft-deleted rows give up their unique values.
+    pub(crate) released: Vec<bool>,
+    /// Foreign keys pointing at this table: (slot of the child table, position of the key in
+    /// its `foreign_keys`).
+    pub(crate) referenced_by: Vec<(usize, usize)>,
+    /// Whether rows of this table can be soft-deleted (its own mode, or a soft cascade).
+    pub(crate) may_hold_deleted: bool,
+    pub(crate) ops: TableOps,
 }
 
 impl DbInner {
@@ -115,6 +131,21 @@ impl DbInner {
     }
 }
 
+/// The index of `info` whose first column is `column` (a `belongs_to` field always has one).
+pub(crate) fn child_index(info: &TableInfo, column: usize) -> Result<usize> {
+    info.schema
+        .indexes
+        .iter()
+        .position(|i| i.columns.first() == Some(&column))
+        .ok_or_else(|| Error::Schema {
+            table: info.schema.name.to_string(),
+            message: format!(
+                "following a foreign key needs an index starting with column `{}`; mark the field #[belongs_to(...)] or #[index]",
+                info.schema.columns.get(column).map_or("?", |c| c.name)
+            ),
+        })
+}
+
 /// Progress of building an index from existing rows while opening a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexBuildProgress<'a> {
@@ -137,6 +168,7 @@ struct Registration {
     type_name: &'static str,
     schema: TableSchema,
     build_index: IndexBuilder,
+    ops: TableOps,
 }
 
 /// Configures and opens a [`Db`]. Start with [`Db::builder`].
@@ -156,6 +188,10 @@ pub struct DbBuilder {
     tables: Vec<Registration>,
     strict: bool,
     fan_out_max_keys: usize,
+    max_cascade_rows: usize,
+    job_batch_rows: usize,
+    released: Vec<(TypeId, usize)>,
+    hooks: HookSet,
     clock: Arc<dyn Clock>,
     on_index_build: Option<ProgressFn>,
 }
@@ -183,6 +219,10 @@ impl Db {
             tables: Vec::new(),
             strict: true,
             fan_out_max_keys: 1000,
+            max_cascade_rows: 10_000,
+            job_batch_rows: 500,
+            released: Vec::new(),
+            hooks: HookSet::default(),
             clock: Arc::new(SystemClock),
             on_index_build: None,
         }
@@ -225,7 +265,8 @@ impl DbBuilder {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
             schema: T::schema(),
-            build_index: tx::build_index::<T>,
+            build_index: write::build_index::<T>,
+            ops: TableOps::of::<T>(),
         });
         self
     }
@@ -242,6 +283,85 @@ impl DbBuilder {
     /// `allow_fan_out()`.
     pub fn fan_out_max_keys(mut self, n: usize) -> Self {
         self.fan_out_max_keys = n;
+        self
+    }
+
+    /// The most rows one delete may touch through its cascades and `on_delete` actions
+    /// (default 10 000); a larger one is refused with [`Error::CascadeTooLarge`] before
+    /// anything changes. Scheduled deletion has no such limit: it works in batches.
+    pub fn max_cascade_rows(mut self, n: usize) -> Self {
+        self.max_cascade_rows = n;
+        self
+    }
+
+    /// The most rows one batch (one transaction) of a scheduled deletion removes (default 500).
+    pub fn job_batch_rows(mut self, n: usize) -> Self {
+        self.job_batch_rows = n;
+        self
+    }
+
+    /// Makes a unique index ignore soft-deleted rows: their values can be taken by new rows
+    /// (and `undelete` fails with [`Error::Unique`] if that happened). By default a
+    /// soft-deleted row keeps its unique values, so undeleting it can never conflict.
+    pub fn release_on_soft_delete<T: Table, K>(mut self, index: UniqueIndex<T, K>) -> Self {
+        self.released.push((TypeId::of::<T>(), index.position()));
+        self
+    }
+
+    /// Registers a hook run before a row of `T` is inserted; it may change the value or
+    /// cancel the insert with an error. See the [hooks](crate::hooks) docs.
+    pub fn before_insert<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &mut T) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.before_insert.push(Arc::new(f)));
+        self
+    }
+
+    /// Registers a hook run after a row of `T` was inserted.
+    pub fn after_insert<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &Doc<T>) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.after_insert.push(Arc::new(f)));
+        self
+    }
+
+    /// Registers a hook run before a row of `T` is rewritten, with the old row and the new
+    /// value (which it may change); soft deletes and undeletes are updates too.
+    pub fn before_update<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &Doc<T>, &mut T, &UpdateCause) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.before_update.push(Arc::new(f)));
+        self
+    }
+
+    /// Registers a hook run after a row of `T` was rewritten, with the old and new rows.
+    pub fn after_update<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &Doc<T>, &Doc<T>, &UpdateCause) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.after_update.push(Arc::new(f)));
+        self
+    }
+
+    /// Registers a hook run before a row of `T` is removed (directly, by a cascade, or by a
+    /// scheduled job); an error cancels the delete.
+    pub fn before_delete<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.before_delete.push(Arc::new(f)));
+        self
+    }
+
+    /// Registers a hook run after a row of `T` was removed, in the order rows are removed.
+    pub fn after_delete<T: Table>(
+        mut self,
+        f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.edit::<T>(|h| h.after_delete.push(Arc::new(f)));
         self
     }
 
@@ -317,6 +437,7 @@ impl DbBuilder {
             by_type.insert(reg.type_id, slot);
         }
         validate_relations(&self.tables)?;
+        link_tables(&self.tables, &mut tables, &self.released);
         let secret = load_secret(&mut store)?;
         store.txn.commit()?;
         Ok(Db {
@@ -328,8 +449,49 @@ impl DbBuilder {
                 clock: self.clock,
                 secret,
                 fan_out_max_keys: self.fan_out_max_keys,
+                max_cascade_rows: self.max_cascade_rows,
+                job_batch_rows: self.job_batch_rows,
+                hooks: self.hooks,
             }),
         })
+    }
+}
+
+/// Fills in what tables know about each other: who references whom, which tables can hold
+/// soft-deleted rows, which unique indexes release soft-deleted values.
+fn link_tables(regs: &[Registration], tables: &mut [TableInfo], released: &[(TypeId, usize)]) {
+    let slot_of = |t: TypeId| regs.iter().position(|r| r.type_id == t);
+    for (child, reg) in regs.iter().enumerate() {
+        for (pos, fk) in reg.schema.foreign_keys.iter().enumerate() {
+            if let Some(parent) = slot_of(fk.target_type) {
+                tables[parent].referenced_by.push((child, pos));
+            }
+        }
+    }
+    // A soft cascade can reach any table below a soft or scheduled one.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for parent in 0..tables.len() {
+            if !tables[parent].may_hold_deleted {
+                continue;
+            }
+            for (child, pos) in tables[parent].referenced_by.clone() {
+                let soft = regs[child].schema.foreign_keys[pos].on_soft_delete
+                    == OnSoftDelete::Cascade;
+                if soft && !tables[child].may_hold_deleted {
+                    tables[child].may_hold_deleted = true;
+                    changed = true;
+                }
+            }
+        }
+    }
+    for &(t, index) in released {
+        if let Some(slot) = slot_of(t)
+            && let Some(flag) = tables[slot].released.get_mut(index)
+        {
+            *flag = true;
+        }
     }
 }
 
@@ -634,7 +796,11 @@ fn reconcile(
         schema: schema.clone(),
         version,
         layouts,
+        released: vec![false; index_tables.len()],
         index_tables,
+        referenced_by: Vec::new(),
+        may_hold_deleted: schema.delete != DeleteMode::Hard,
+        ops: reg.ops,
     };
 
     if let Some(old_indexes) = old_indexes {

@@ -230,9 +230,65 @@ pub enum Error {
         max: usize,
     },
 
+    /// A delete was refused because rows still point at the row through a foreign key with
+    /// `on_delete = restrict` (the default). Nothing was deleted.
+    #[error(
+        "cannot delete {table}:{id}: {count} row(s) of `{child_table}` still refer to it through \
+         `{child_table}.{column}` (on_delete = restrict); delete or repoint those rows first, or \
+         declare `on_delete = cascade` or `set_null` on that foreign key"
+    )]
+    Restrict {
+        /// Table of the row being deleted.
+        table: &'static str,
+        /// Its id.
+        id: u64,
+        /// Table of the referring rows.
+        child_table: &'static str,
+        /// Their foreign-key column.
+        column: &'static str,
+        /// How many rows refer to it.
+        count: usize,
+    },
+
+    /// A delete would touch more rows through cascades than `max_cascade_rows` allows. Nothing
+    /// was deleted.
+    #[error(
+        "deleting {table}:{id} would touch more than {max} rows through cascades ({rows} counted \
+         so far); use scheduled deletion (`#[table(delete = scheduled(delay = \"...\"))]`), which \
+         works in batches, or raise `Db::builder().max_cascade_rows(...)`"
+    )]
+    CascadeTooLarge {
+        /// Table of the row being deleted.
+        table: &'static str,
+        /// Its id.
+        id: u64,
+        /// Rows counted when the limit was passed.
+        rows: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// A hook cancelled the write.
+    #[error("cancelled by a hook: {0}")]
+    Hook(String),
+
+    /// Writes made by hooks nested deeper than the limit (a hook that triggers itself?).
+    #[error("hooks nested deeper than {max} levels; a hook's writes probably trigger the same hook again — use `tx.without_hooks(...)` for those writes")]
+    HookDepth {
+        /// The limit.
+        max: usize,
+    },
+
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] Box<redb::Error>),
+}
+
+impl Error {
+    /// An error for a hook to cancel a write with: `Err(Error::hook("titles may not be empty"))`.
+    pub fn hook(message: impl Into<String>) -> Self {
+        Error::Hook(message.into())
+    }
 }
 
 /// `Result<T, redorm::Error>`.

@@ -7,12 +7,15 @@ mod column;
 mod db;
 mod error;
 mod filter;
+pub mod hooks;
+mod jobs;
 mod id;
 mod query;
 mod relation;
 mod schema;
 mod storage;
 mod tx;
+mod write;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -31,7 +34,10 @@ pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,
 };
+pub use hooks::{DeleteCause, UpdateCause};
+pub use jobs::{JobReport, Worker};
 pub use tx::{Doc, Durability, ReadTx, TxStats, WriteTx};
+pub use write::{DeleteMany, Update};
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {

@@ -42,7 +42,7 @@ use crate::filter::{Expr, Filter, KeyValue, Pred, StrOp};
 use crate::relation::{Load, LoadCx};
 use crate::schema::{Col, Index, Table};
 use crate::storage::{self, Source};
-use crate::tx::{Doc, TxRef, decode_doc};
+use crate::tx::{Doc, TxRef, Visibility, decode_doc};
 use std::sync::Arc;
 
 /// One ordering key: a column and a direction. Built with [`Col::asc`] / [`Col::desc`].
@@ -142,6 +142,7 @@ pub struct Query<'tx, T> {
     using: Option<(usize, &'static str)>,
     allow_full_scan: bool,
     withs: Vec<Arc<dyn Load<T>>>,
+    visibility: Visibility,
 }
 
 impl<T> fmt::Debug for Query<'_, T> {
@@ -167,7 +168,20 @@ impl<'tx, T: Table> Query<'tx, T> {
             using: None,
             allow_full_scan: false,
             withs: Vec::new(),
+            visibility: Visibility::Live,
         }
+    }
+
+    /// Also returns soft-deleted rows (every read skips them otherwise).
+    pub fn include_deleted(mut self) -> Self {
+        self.visibility = Visibility::All;
+        self
+    }
+
+    /// Returns only soft-deleted rows.
+    pub fn only_deleted(mut self) -> Self {
+        self.visibility = Visibility::Deleted;
+        self
     }
 
     /// Also loads relation `rel` on every row returned, batched: one index probe per distinct
@@ -251,7 +265,8 @@ impl<'tx, T: Table> Query<'tx, T> {
             });
         }
         let order: Vec<(usize, bool)> = self.order.iter().map(|o| (o.column, o.desc)).collect();
-        let plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        let mut plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        plan.vis = self.visibility;
         let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
         if strict && plan.full_scan {
             return Err(Error::IndexRequired {
@@ -280,6 +295,11 @@ impl<'tx, T: Table> Query<'tx, T> {
             } else {
                 "full scan: allowed\n"
             });
+        }
+        match self.visibility {
+            Visibility::Live => {}
+            Visibility::All => out.push_str("rows: including soft-deleted\n"),
+            Visibility::Deleted => out.push_str("rows: soft-deleted only\n"),
         }
         if self.offset > 0 {
             out.push_str(&format!("offset: {}\n", self.offset));
@@ -370,6 +390,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             using: self.using,
             allow_full_scan: self.allow_full_scan,
             withs: self.withs.clone(),
+            visibility: self.visibility,
         }
     }
 
@@ -383,7 +404,9 @@ impl<'tx, T: Table> Query<'tx, T> {
             let n = n.saturating_sub(self.offset);
             self.limit.map_or(n, |l| n.min(l))
         };
-        if plan.residual.is_none() {
+        // Index keys and the table's row count include soft-deleted rows.
+        let keys_suffice = !info.may_hold_deleted || self.visibility == Visibility::All;
+        if plan.residual.is_none() && keys_suffice {
             match &plan.access {
                 Access::Rows => {
                     let n = self.tx.row_count(T::NAME)?;
@@ -508,6 +531,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         if let Some((_, name)) = self.using {
             h.write(name.as_bytes());
         }
+        h.write(&[self.visibility as u8]);
         h.finish()
     }
 }
@@ -738,6 +762,8 @@ struct Plan {
     /// Order not served: sort in memory by these (column, desc) keys.
     sort: Option<Vec<(usize, bool)>>,
     full_scan: bool,
+    /// Which rows by soft-deletion state.
+    vis: Visibility,
 }
 
 /// How a conjunct can help an index.
@@ -1055,6 +1081,7 @@ fn plan(
                 reverse,
                 merge,
                 sort: if order_ok { None } else { Some(order.to_vec()) },
+                vis: Visibility::Live,
             }
         }
         None => {
@@ -1071,6 +1098,7 @@ fn plan(
                 } else {
                     Some(order.to_vec())
                 },
+                vis: Visibility::Live,
             }
         }
     }
@@ -1409,6 +1437,9 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 "an index entry points to a row that does not exist",
             ));
         };
+        if !self.plan.vis.admits(doc.deleted_at().is_some()) {
+            return Ok(None);
+        }
         if let Some(r) = &self.plan.residual {
             let ok = r
                 .eval(doc.value(), &mut self.scratch)

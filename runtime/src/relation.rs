@@ -14,16 +14,15 @@ use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::db::{DbInner, TableInfo};
+use crate::db::{DbInner, TableInfo, child_index};
 use crate::error::{Error, Result};
 use crate::filter::{Expr, Filter};
 use crate::id::ForeignKey;
 use crate::query::Order;
 use crate::schema::{Col, Table};
-use crate::storage::{self, Source};
+use crate::storage::{self, Source, fk_prefix, probe};
 use crate::tx::{Doc, TxRef, decode_doc};
 
 /// The deepest nesting of `with` loads.
@@ -140,6 +139,14 @@ impl<T> Doc<T> {
     }
 }
 
+/// A target row as a relation sees it.
+enum Found<C> {
+    Row(Doc<C>),
+    /// Soft-deleted, and the relation does not include deleted rows.
+    Hidden,
+    Missing,
+}
+
 /// How a relation reaches its rows.
 #[derive(Clone)]
 enum Path {
@@ -178,6 +185,7 @@ pub struct Relation<P, C, K> {
     limit: Option<usize>,
     withs: Vec<Arc<dyn Load<C>>>,
     allow_fan_out: bool,
+    include_deleted: bool,
     _marker: PhantomData<fn() -> (P, K)>,
 }
 
@@ -192,6 +200,7 @@ impl<P, C, K> Clone for Relation<P, C, K> {
             limit: self.limit,
             withs: self.withs.clone(),
             allow_fan_out: self.allow_fan_out,
+            include_deleted: self.include_deleted,
             _marker: PhantomData,
         }
     }
@@ -220,6 +229,7 @@ impl<P, C, K> Relation<P, C, K> {
             limit: None,
             withs: Vec::new(),
             allow_fan_out: false,
+            include_deleted: false,
             _marker: PhantomData,
         }
     }
@@ -232,6 +242,13 @@ impl<P, C, K> Relation<P, C, K> {
     /// Also loads `rel` on the rows this relation loads (nested, batched per level).
     pub fn with(mut self, rel: impl Load<C> + 'static) -> Self {
         self.withs.push(Arc::new(rel));
+        self
+    }
+
+    /// Also loads soft-deleted rows (skipped otherwise; a `one` relation whose target is
+    /// soft-deleted reads as `None`).
+    pub fn include_deleted(mut self) -> Self {
+        self.include_deleted = true;
         self
     }
 
@@ -319,9 +336,16 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
         Ok(())
     }
 
-    fn read(&self, cx: &LoadCx<'_>, info: &TableInfo, id: u64) -> Result<Option<Doc<C>>> {
-        cx.tx
-            .with_row(C::NAME, id, |b| decode_doc::<C>(info, id, b))
+    /// Row `id` of the target table as this relation sees it.
+    fn read(&self, cx: &LoadCx<'_>, info: &TableInfo, id: u64) -> Result<Found<C>> {
+        let doc = cx
+            .tx
+            .with_row(C::NAME, id, |b| decode_doc::<C>(info, id, b))?;
+        Ok(match doc {
+            None => Found::Missing,
+            Some(d) if d.deleted_at().is_some() && !self.include_deleted => Found::Hidden,
+            Some(d) => Found::Row(d),
+        })
     }
 
     fn keep(&self, doc: &Doc<C>, scratch: &mut Vec<u8>) -> Result<bool> {
@@ -403,10 +427,12 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 self.check_level(cx, distinct.len(), depth)?;
                 let mut found: Vec<Doc<C>> = Vec::with_capacity(distinct.len());
                 let mut missing = Vec::new();
+                let mut hidden = Vec::new();
                 for &id in &distinct {
                     match self.read(cx, info, id)? {
-                        Some(doc) => found.push(doc),
-                        None => missing.push(id),
+                        Found::Row(doc) => found.push(doc),
+                        Found::Hidden => hidden.push(id),
+                        Found::Missing => missing.push(id),
                     }
                 }
                 self.nested(cx, &mut found, depth)?;
@@ -420,7 +446,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                         None => out.push(Vec::new()),
                         Some(id) => match by_id.get(id) {
                             Some(doc) => out.push(vec![doc.clone()]),
-                            None if fk_nullable => out.push(Vec::new()),
+                            None if fk_nullable || hidden.contains(id) => out.push(Vec::new()),
                             None => {
                                 return Err(Error::DanglingReference {
                                     table: P::NAME,
@@ -446,15 +472,19 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut all: Vec<Doc<C>> = Vec::new();
                 let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
                 for &pid in &distinct {
-                    let ids = probe(cx.tx, table, &fk_prefix(pid, *nullable))?;
+                    let ids = probe(&cx.tx, table, &fk_prefix(pid, *nullable))?;
                     let mut rows = Vec::with_capacity(ids.len());
                     for id in ids {
-                        let Some(doc) = self.read(cx, info, id)? else {
-                            return Err(storage::corrupt(
-                                C::NAME,
-                                Some(id),
-                                "an index entry points to a row that does not exist",
-                            ));
+                        let doc = match self.read(cx, info, id)? {
+                            Found::Row(doc) => doc,
+                            Found::Hidden => continue,
+                            Found::Missing => {
+                                return Err(storage::corrupt(
+                                    C::NAME,
+                                    Some(id),
+                                    "an index entry points to a row that does not exist",
+                                ));
+                            }
                         };
                         if self.keep(&doc, &mut scratch)? {
                             rows.push(doc);
@@ -493,7 +523,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut targets_of: HashMap<u64, Vec<u64>> = HashMap::new();
                 let mut all_targets: Vec<u64> = Vec::new();
                 for &pid in &distinct {
-                    let join_ids = probe(cx.tx, table, &fk_prefix(pid, join.from_nullable))?;
+                    let join_ids = probe(&cx.tx, table, &fk_prefix(pid, join.from_nullable))?;
                     let mut targets = Vec::with_capacity(join_ids.len());
                     for jid in join_ids {
                         if let Some(t) = (join.target_of)(cx.tx, cx.db, jid, join.to)? {
@@ -508,7 +538,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 self.check_level(cx, all_targets.len(), depth)?;
                 let mut found: Vec<Doc<C>> = Vec::with_capacity(all_targets.len());
                 for &id in &all_targets {
-                    if let Some(doc) = self.read(cx, info, id)?
+                    if let Found::Row(doc) = self.read(cx, info, id)?
                         && self.keep(&doc, &mut scratch)?
                     {
                         found.push(doc);
@@ -531,49 +561,13 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
     }
 }
 
-/// The index of `info` whose first column is `column` (a `belongs_to` field always has one).
-fn child_index(info: &TableInfo, column: usize) -> Result<usize> {
-    info.schema
-        .indexes
-        .iter()
-        .position(|i| i.columns.first() == Some(&column))
-        .ok_or_else(|| Error::Schema {
-            table: info.schema.name.to_string(),
-            message: format!(
-                "loading a relation needs an index starting with column `{}`; mark the field #[belongs_to(...)] or #[index]",
-                info.schema.columns.get(column).map_or("?", |c| c.name)
-            ),
-        })
-}
-
-/// The index-key prefix of rows whose foreign key is `id`.
-fn fk_prefix(id: u64, nullable: bool) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9);
-    if nullable {
-        k.push(1);
-    }
-    k.extend_from_slice(&id.to_be_bytes());
-    k
-}
-
-/// The row ids under `prefix` in an index, in key order (one range read).
-fn probe(tx: TxRef<'_>, table: &str, prefix: &[u8]) -> Result<Vec<u64>> {
-    let hi = storage::prefix_upper_bound(prefix);
-    let hi = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let mut ids = Vec::new();
-    tx.scan_index(table, Bound::Included(prefix), hi, false, &mut |k| {
-        if let Some(id) = storage::id_of_index_key(k) {
-            ids.push(id);
-        }
-        Ok(true)
-    })?;
-    Ok(ids)
-}
-
+/// The target id held by live join row `id` (a soft-deleted join row links nothing).
 fn target_of<J: Table>(tx: TxRef<'_>, db: &DbInner, id: u64, to: usize) -> Result<Option<u64>> {
     let info = db.info::<J>()?;
     let doc = tx.with_row(J::NAME, id, |b| decode_doc::<J>(info, id, b))?;
-    Ok(doc.and_then(|d| d.value().column_id(to)))
+    Ok(doc
+        .filter(|d| d.deleted_at().is_none())
+        .and_then(|d| d.value().column_id(to)))
 }
 
 // ---- constructors used by the derive ------------------------------------------------------

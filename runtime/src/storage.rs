@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 pub(crate) const CATALOG: TableDefinition<'static, &str, &[u8]> =
     TableDefinition::new("__redorm_catalog");
 pub(crate) const SEQ: TableDefinition<'static, &str, u64> = TableDefinition::new("__redorm_seq");
+/// Scheduled deletions: `due time (biased big-endian) ‖ job id -> job`.
+pub(crate) const JOBS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("__redorm_jobs");
 
 /// The prefix of every internal table name; user tables may not use it.
 pub(crate) const RESERVED_PREFIX: &str = "__redorm";
@@ -54,7 +57,9 @@ pub(crate) fn id_of_index_key(key: &[u8]) -> Option<u64> {
 pub(crate) struct RowHeader {
     pub version: u32,
     pub created_at: i64,
-    pub deleted_at: Option<i64>,
+    /// When the row was soft-deleted, and the token shared by every row that one delete
+    /// soft-deleted (so `undelete` restores exactly those).
+    pub deleted: Option<(i64, u64)>,
 }
 
 const ROW_FORMAT: u8 = 1;
@@ -65,11 +70,12 @@ impl RowHeader {
         out.push(ROW_FORMAT);
         codec::put_varint(out, u64::from(self.version));
         codec::put_varint(out, codec::zigzag(self.created_at));
-        match self.deleted_at {
+        match self.deleted {
             None => out.push(0),
-            Some(at) => {
+            Some((at, token)) => {
                 out.push(FLAG_DELETED);
                 codec::put_varint(out, codec::zigzag(at));
+                codec::put_varint(out, token);
             }
         }
     }
@@ -83,15 +89,18 @@ impl RowHeader {
             .map_err(|_| CodecError::new("schema version out of range"))?;
         let created_at = codec::unzigzag(codec::get_varint(input)?);
         let flags = codec::take(input, 1, "the row flags")?[0];
-        let deleted_at = match flags {
+        let deleted = match flags {
             0 => None,
-            FLAG_DELETED => Some(codec::unzigzag(codec::get_varint(input)?)),
+            FLAG_DELETED => {
+                let at = codec::unzigzag(codec::get_varint(input)?);
+                Some((at, codec::get_varint(input)?))
+            }
             other => return Err(CodecError::new(format!("unknown row flags 0x{other:02x}"))),
         };
         Ok(RowHeader {
             version,
             created_at,
-            deleted_at,
+            deleted,
         })
     }
 }
@@ -468,4 +477,36 @@ pub(crate) fn corrupt(table: &str, id: Option<u64>, detail: impl Into<String>) -
         column: None,
         detail: detail.into(),
     }
+}
+
+/// The header of row `id` of `table`, if the row exists.
+pub(crate) fn row_header<S: Source>(s: &S, table: &str, id: u64) -> Result<Option<RowHeader>> {
+    s.with_row(table, id, |bytes| {
+        let mut input = bytes;
+        RowHeader::read(&mut input).map_err(|e| corrupt(table, Some(id), e.detail))
+    })
+}
+
+/// The index-key prefix of rows whose foreign key holds `id`.
+pub(crate) fn fk_prefix(id: u64, nullable: bool) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    if nullable {
+        k.push(1);
+    }
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The row ids under `prefix` in index table `index`, in key order (one range read).
+pub(crate) fn probe<S: Source>(s: &S, index: &str, prefix: &[u8]) -> Result<Vec<u64>> {
+    let hi = prefix_upper_bound(prefix);
+    let hi = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let mut ids = Vec::new();
+    s.scan_index(index, Bound::Included(prefix), hi, false, &mut |k| {
+        if let Some(id) = id_of_index_key(k) {
+            ids.push(id);
+        }
+        Ok(true)
+    })?;
+    Ok(ids)
 }
