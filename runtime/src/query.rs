@@ -1293,7 +1293,7 @@ impl ProbeScan {
 enum Source2<T> {
     Rows {
         next: Bound<u64>,
-        buf: VecDeque<u64>,
+        buf: VecDeque<Doc<T>>,
         exhausted: bool,
     },
     Index {
@@ -1425,6 +1425,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
         Ok(exec)
     }
 
+    /// Reads the row an index entry points at, if the query admits it.
     fn load(&mut self, id: u64) -> Result<Option<Doc<T>>> {
         let info = self.info;
         let doc = self
@@ -1437,6 +1438,11 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 "an index entry points to a row that does not exist",
             ));
         };
+        self.admit(doc)
+    }
+
+    /// The row if its deletion state and the post-filters admit it.
+    fn admit(&mut self, doc: Doc<T>) -> Result<Option<Doc<T>>> {
         if !self.plan.vis.admits(doc.deleted_at().is_some()) {
             return Ok(None);
         }
@@ -1474,15 +1480,17 @@ impl<'tx, T: Table> Exec<'tx, T> {
     fn sort_all(&mut self, start: Option<Position>) -> Result<()> {
         let keys = self.plan.sort.clone().unwrap_or_default();
         let mut ids: Vec<u64> = Vec::new();
+        let mut scanned: Vec<Doc<T>> = Vec::new();
         match &self.plan.access {
             Access::Rows => {
+                let info = self.info;
                 self.tx.scan_rows(
                     T::NAME,
                     Bound::Unbounded,
                     Bound::Unbounded,
                     false,
-                    &mut |id, _| {
-                        ids.push(id);
+                    &mut |id, bytes| {
+                        scanned.push(decode_doc::<T>(info, id, bytes)?);
                         Ok(true)
                     },
                 )?;
@@ -1507,11 +1515,20 @@ impl<'tx, T: Table> Exec<'tx, T> {
             }
         }
         let mut rows: Vec<(Vec<Vec<u8>>, u64, Doc<T>)> = Vec::with_capacity(ids.len());
+        let mut admitted = Vec::with_capacity(ids.len() + scanned.len());
+        for doc in scanned {
+            if let Some(doc) = self.admit(doc)? {
+                admitted.push(doc);
+            }
+        }
         for id in ids {
             if let Some(doc) = self.load(id)? {
-                let k = self.sort_key(&doc, &keys)?;
-                rows.push((k, id, doc));
+                admitted.push(doc);
             }
+        }
+        for doc in admitted {
+            let k = self.sort_key(&doc, &keys)?;
+            rows.push((k, doc.id.get(), doc));
         }
         let cmp = |a: (&[Vec<u8>], u64), b: (&[Vec<u8>], u64)| -> Ordering {
             for (i, (_, desc)) in keys.iter().enumerate() {
@@ -1563,13 +1580,14 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 } => {
                     if buf.is_empty() && !*exhausted {
                         let mut got = 0;
+                        let info = self.info;
                         self.tx.scan_rows(
                             T::NAME,
                             *next,
                             Bound::Unbounded,
                             false,
-                            &mut |id, _| {
-                                buf.push_back(id);
+                            &mut |id, bytes| {
+                                buf.push_back(decode_doc::<T>(info, id, bytes)?);
                                 got += 1;
                                 Ok(got < BATCH)
                             },
@@ -1577,20 +1595,22 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         if got < BATCH {
                             *exhausted = true;
                         }
-                        if let Some(&last) = buf.back() {
-                            *next = Bound::Excluded(last);
+                        if let Some(last) = buf.back() {
+                            *next = Bound::Excluded(last.id.get());
                         }
                     }
-                    match buf.pop_front() {
-                        None => return Ok(None),
-                        Some(id) => (
-                            id,
-                            Position {
-                                probe: 0,
-                                key: id.to_be_bytes().to_vec(),
-                            },
-                        ),
+                    // Rows read from the table itself are decoded as they are scanned.
+                    let Some(doc) = buf.pop_front() else {
+                        return Ok(None);
+                    };
+                    let pos = Position {
+                        probe: 0,
+                        key: doc.id.get().to_be_bytes().to_vec(),
+                    };
+                    if let Some(doc) = self.admit(doc)? {
+                        return Ok(Some((doc, pos)));
                     }
+                    continue;
                 }
                 Source2::Index {
                     table,

@@ -560,7 +560,12 @@ impl WriteTx {
     fn plan_hard(&self, slot: usize, id: u64, max: Option<usize>) -> Result<HardPlan> {
         let mut plan = HardPlan::default();
         let mut seen: HashSet<(usize, u64)> = HashSet::new();
-        self.plan_visit(slot, id, DeleteCause::Direct, max, &mut plan, &mut seen)?;
+        self.plan_visit(slot, id, DeleteCause::Direct, max, &mut plan, &mut seen)
+            .map_err(|e| match e {
+                // Name the row the caller deleted, not the one where the count ran over.
+                Error::CascadeTooLarge { rows, max, .. } => self.too_large(slot, id, rows, max),
+                e => e,
+            })?;
         let doomed: HashSet<(usize, u64)> = plan.deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
         plan.updates.retain(|(s, i, ..)| !doomed.contains(&(*s, *i)));
         Ok(plan)
