@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::schema::{Table, TableSchema};
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use crate::storage::{self, CATALOG, RESERVED_PREFIX, WriteStore};
 use crate::hooks::{DeleteCause, HookSet, UpdateCause};
 use crate::schema::{DeleteMode, OnSoftDelete, UniqueIndex};
+use crate::storage::{self, CATALOG, RESERVED_PREFIX, WriteStore};
 use crate::tx::{Doc, ReadTx};
 use crate::write::{self, TableOps, WriteTx};
 
@@ -477,8 +477,8 @@ fn link_tables(regs: &[Registration], tables: &mut [TableInfo], released: &[(Typ
                 continue;
             }
             for (child, pos) in tables[parent].referenced_by.clone() {
-                let soft = regs[child].schema.foreign_keys[pos].on_soft_delete
-                    == OnSoftDelete::Cascade;
+                let soft =
+                    regs[child].schema.foreign_keys[pos].on_soft_delete == OnSoftDelete::Cascade;
                 if soft && !tables[child].may_hold_deleted {
                     tables[child].may_hold_deleted = true;
                     changed = true;

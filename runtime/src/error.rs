@@ -273,7 +273,9 @@ pub enum Error {
     Hook(String),
 
     /// Writes made by hooks nested deeper than the limit (a hook that triggers itself?).
-    #[error("hooks nested deeper than {max} levels; a hook's writes probably trigger the same hook again — use `tx.without_hooks(...)` for those writes")]
+    #[error(
+        "hooks nested deeper than {max} levels; a hook's writes probably trigger the same hook again — use `tx.without_hooks(...)` for those writes"
+    )]
     HookDepth {
         /// The limit.
         max: usize,

@@ -139,7 +139,9 @@ impl Db {
             match self.run_job(&key, &job, &mut report) {
                 Ok(()) => {}
                 Err(e) => {
-                    report.failed.push((job.table.clone(), job.id, e.to_string()));
+                    report
+                        .failed
+                        .push((job.table.clone(), job.id, e.to_string()));
                     skip.push(key);
                 }
             }

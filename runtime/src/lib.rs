@@ -8,8 +8,8 @@ mod db;
 mod error;
 mod filter;
 pub mod hooks;
-mod jobs;
 mod id;
+mod jobs;
 mod query;
 mod relation;
 mod schema;
@@ -26,7 +26,9 @@ pub use column::{Arg, Column, Json, KeyArg};
 pub use db::{Db, DbBuilder, IndexBuildProgress};
 pub use error::{Error, Result};
 pub use filter::{Filter, StrColumn};
+pub use hooks::{DeleteCause, UpdateCause};
 pub use id::{ForeignKey, Id, Nullable};
+pub use jobs::{JobReport, Worker};
 pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use redorm_macros::{Column, Table};
 pub use relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
@@ -34,8 +36,6 @@ pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,
 };
-pub use hooks::{DeleteCause, UpdateCause};
-pub use jobs::{JobReport, Worker};
 pub use tx::{Doc, Durability, ReadTx, TxStats, WriteTx};
 pub use write::{DeleteMany, Update};
 

@@ -215,7 +215,10 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
                 return Err(storage::corrupt(
                     T::NAME,
                     Some(id),
-                    format!("index `{}` points to a row that does not exist", index.name()),
+                    format!(
+                        "index `{}` points to a row that does not exist",
+                        index.name()
+                    ),
                 ));
             }
         }
@@ -307,7 +310,12 @@ impl ReadTx {
 
     /// The row with this id, if it exists and is not soft-deleted.
     pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(&self.store, self.db.info::<T>()?, id.get(), Visibility::Live)
+        read_doc(
+            &self.store,
+            self.db.info::<T>()?,
+            id.get(),
+            Visibility::Live,
+        )
     }
 
     /// The row with this id, soft-deleted or not ([`Doc::deleted_at`] tells).
@@ -382,4 +390,3 @@ pub(crate) fn load<P: Table, C: Table + Clone, K: Cardinality>(
     let rows = rel.fetch(&mut cx, &[doc], 1)?.pop().unwrap_or_default();
     Ok(K::from_rows(rows))
 }
-

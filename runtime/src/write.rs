@@ -102,8 +102,8 @@ pub(crate) fn unique_conflict<S: Source>(
             continue;
         }
         if info.released[pos] {
-            let deleted = storage::row_header(s, info.schema.name, id)?
-                .is_some_and(|h| h.deleted.is_some());
+            let deleted =
+                storage::row_header(s, info.schema.name, id)?.is_some_and(|h| h.deleted.is_some());
             if deleted {
                 continue;
             }
@@ -201,7 +201,12 @@ impl WriteTx {
 
     /// The row with this id, as this transaction sees it (not if soft-deleted).
     pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(&self.store, self.db.info::<T>()?, id.get(), Visibility::Live)
+        read_doc(
+            &self.store,
+            self.db.info::<T>()?,
+            id.get(),
+            Visibility::Live,
+        )
     }
 
     /// The row with this id, soft-deleted or not.
@@ -460,7 +465,11 @@ impl WriteTx {
             }
         }
         let keys = index_keys(info, &new)?;
-        let unchanged = if force_unique { None } else { Some(old_keys.as_slice()) };
+        let unchanged = if force_unique {
+            None
+        } else {
+            Some(old_keys.as_slice())
+        };
         self.check_unique(info, &keys, unchanged, &new, Some(id))?;
         self.check_foreign_keys(info, &new, Some(&old_fks))?;
         header.version = info.version;
@@ -567,7 +576,8 @@ impl WriteTx {
                 e => e,
             })?;
         let doomed: HashSet<(usize, u64)> = plan.deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
-        plan.updates.retain(|(s, i, ..)| !doomed.contains(&(*s, *i)));
+        plan.updates
+            .retain(|(s, i, ..)| !doomed.contains(&(*s, *i)));
         Ok(plan)
     }
 
@@ -715,7 +725,11 @@ impl WriteTx {
                 message: format!(
                     "column `{}` cannot be {} by `on_delete`; make it an Option or give it a #[default(...)]",
                     info.schema.columns.get(column).map_or("?", |c| c.name),
-                    if action == OnDelete::SetNull { "cleared" } else { "reset" }
+                    if action == OnDelete::SetNull {
+                        "cleared"
+                    } else {
+                        "reset"
+                    }
                 ),
             });
         }
@@ -789,7 +803,13 @@ impl WriteTx {
                     .is_some_and(|h| h.deleted.is_none());
                 if live && seen.insert((cs, c)) {
                     let from = (self.db.tables[s].schema.name, parent);
-                    out.push((cs, c, UpdateCause::SoftDelete { cascade_from: Some(from) }));
+                    out.push((
+                        cs,
+                        c,
+                        UpdateCause::SoftDelete {
+                            cascade_from: Some(from),
+                        },
+                    ));
                 }
             }
             i += 1;
@@ -798,7 +818,12 @@ impl WriteTx {
     }
 
     /// The rows stamped with `token` below (and including) row `id`.
-    fn soft_group(&self, slot: usize, id: u64, token: u64) -> Result<Vec<(usize, u64, UpdateCause)>> {
+    fn soft_group(
+        &self,
+        slot: usize,
+        id: u64,
+        token: u64,
+    ) -> Result<Vec<(usize, u64, UpdateCause)>> {
         let mut out = vec![(slot, id, UpdateCause::SoftDelete { cascade_from: None })];
         let mut seen: HashSet<(usize, u64)> = HashSet::from([(slot, id)]);
         let mut i = 0;
@@ -810,7 +835,13 @@ impl WriteTx {
                     .is_some_and(|(_, t)| t == token);
                 if same && seen.insert((cs, c)) {
                     let from = (self.db.tables[s].schema.name, parent);
-                    out.push((cs, c, UpdateCause::SoftDelete { cascade_from: Some(from) }));
+                    out.push((
+                        cs,
+                        c,
+                        UpdateCause::SoftDelete {
+                            cascade_from: Some(from),
+                        },
+                    ));
                 }
             }
             i += 1;
@@ -929,7 +960,10 @@ impl WriteTx {
             token,
         }
         .encode();
-        self.store.txn.open_table(JOBS)?.insert(key.as_slice(), value.as_slice())?;
+        self.store
+            .txn
+            .open_table(JOBS)?
+            .insert(key.as_slice(), value.as_slice())?;
         Ok(())
     }
 
@@ -1022,9 +1056,9 @@ impl<T: Table> DeleteMany<'_, T> {
     /// Deletes each selected row as [`WriteTx::delete`] would; returns how many were selected.
     /// A row already removed by an earlier row's cascade is skipped.
     pub fn execute(self) -> Result<usize> {
-        let ids = self
-            .tx
-            .select_ids(&self.filter, self.all, self.allow_full_scan, "delete_many")?;
+        let ids =
+            self.tx
+                .select_ids(&self.filter, self.all, self.allow_full_scan, "delete_many")?;
         let mut n = 0;
         for id in ids {
             if storage::row_header(&self.tx.store, T::NAME, id.get())?.is_some() {
@@ -1099,16 +1133,26 @@ pub(crate) fn build_index<T: Table>(
     store.txn.delete_table(storage::index_def(table_name))?;
     store.txn.open_table(storage::index_def(table_name))?;
     let mut rows: Vec<(u64, IndexKey, String)> = Vec::new();
-    store.scan_rows(T::NAME, Bound::Unbounded, Bound::Unbounded, false, &mut |id, bytes| {
-        let doc = decode_doc::<T>(info, id, bytes)?;
-        let keys = index_keys(info, doc.value())?;
-        let debug = key_debug(info, pos, doc.value());
-        let Some(key) = keys.into_iter().nth(pos) else {
-            return Err(storage::corrupt(T::NAME, Some(id), "index position out of range"));
-        };
-        rows.push((id, key, debug));
-        Ok(true)
-    })?;
+    store.scan_rows(
+        T::NAME,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        false,
+        &mut |id, bytes| {
+            let doc = decode_doc::<T>(info, id, bytes)?;
+            let keys = index_keys(info, doc.value())?;
+            let debug = key_debug(info, pos, doc.value());
+            let Some(key) = keys.into_iter().nth(pos) else {
+                return Err(storage::corrupt(
+                    T::NAME,
+                    Some(id),
+                    "index position out of range",
+                ));
+            };
+            rows.push((id, key, debug));
+            Ok(true)
+        },
+    )?;
     let mut done = 0u64;
     for (id, key, debug) in rows {
         if key.checked
@@ -1131,13 +1175,16 @@ pub(crate) fn build_index<T: Table>(
     Ok(())
 }
 
+/// A soft-delete stamp: when, and the token shared by the rows one delete reached.
+pub(crate) type Stamp = (i64, u64);
+
 /// The table-specific operations deletion needs, monomorphized per table so the cascade can
 /// walk tables it knows only by position.
 #[derive(Clone, Copy)]
 pub(crate) struct TableOps {
     pub(crate) remove: fn(&mut WriteTx, u64, &DeleteCause) -> Result<()>,
     pub(crate) set_fk: fn(&mut WriteTx, u64, usize, OnDelete, &'static str, u64) -> Result<()>,
-    pub(crate) mark: fn(&mut WriteTx, u64, Option<(i64, u64)>, &UpdateCause) -> Result<()>,
+    pub(crate) mark: fn(&mut WriteTx, u64, Option<Stamp>, &UpdateCause) -> Result<()>,
 }
 
 impl TableOps {

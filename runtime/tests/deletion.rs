@@ -99,16 +99,45 @@ struct Blog {
 
 fn seed(db: &Db) -> Blog {
     db.write(|tx| {
-        let ann = tx.insert(User { email: "ann@x".into() })?;
-        let bob = tx.insert(User { email: "bob@x".into() })?;
-        tx.insert(Profile { user_id: ann, bio: "a".into() })?;
-        tx.insert(Profile { user_id: bob, bio: "b".into() })?;
-        let rust = tx.insert(Tag { name: "rust".into() })?;
-        for (author, editor, title) in [(ann, Some(bob), "a1"), (ann, None, "a2"), (bob, Some(ann), "b1")] {
-            let p = tx.insert(Post { author_id: author, editor_id: editor, title: title.into() })?;
-            tx.insert(Comment { post_id: p, body: format!("{title}-c1") })?;
-            tx.insert(Comment { post_id: p, body: format!("{title}-c2") })?;
-            tx.insert(PostTag { post_id: p, tag_id: rust })?;
+        let ann = tx.insert(User {
+            email: "ann@x".into(),
+        })?;
+        let bob = tx.insert(User {
+            email: "bob@x".into(),
+        })?;
+        tx.insert(Profile {
+            user_id: ann,
+            bio: "a".into(),
+        })?;
+        tx.insert(Profile {
+            user_id: bob,
+            bio: "b".into(),
+        })?;
+        let rust = tx.insert(Tag {
+            name: "rust".into(),
+        })?;
+        for (author, editor, title) in [
+            (ann, Some(bob), "a1"),
+            (ann, None, "a2"),
+            (bob, Some(ann), "b1"),
+        ] {
+            let p = tx.insert(Post {
+                author_id: author,
+                editor_id: editor,
+                title: title.into(),
+            })?;
+            tx.insert(Comment {
+                post_id: p,
+                body: format!("{title}-c1"),
+            })?;
+            tx.insert(Comment {
+                post_id: p,
+                body: format!("{title}-c2"),
+            })?;
+            tx.insert(PostTag {
+                post_id: p,
+                tag_id: rust,
+            })?;
         }
         Ok(Blog { ann, bob, rust })
     })
@@ -143,8 +172,20 @@ fn deleting_a_user_cascades_and_leaves_the_rest() {
     assert_eq!((left.title.as_str(), left.editor_id), ("b1", None));
     assert!(tx.get(b.rust).unwrap().is_some());
     // The cleared foreign key left its index: no post is indexed under ann as editor.
-    assert_eq!(tx.query::<Post>().filter(Post::editor_id().eq(b.ann)).count().unwrap(), 0);
-    assert_eq!(tx.query::<Post>().filter(Post::editor_id().is_null()).count().unwrap(), 1);
+    assert_eq!(
+        tx.query::<Post>()
+            .filter(Post::editor_id().eq(b.ann))
+            .count()
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tx.query::<Post>()
+            .filter(Post::editor_id().is_null())
+            .count()
+            .unwrap(),
+        1
+    );
     let _ = b.bob;
 }
 
@@ -158,22 +199,44 @@ fn deleting_a_tag_removes_join_rows_and_keeps_posts() {
 
 #[test]
 fn restrict_blocks_and_leaves_everything() {
-    let db = hard::builder().table::<hard::Invoice>().in_memory().unwrap();
+    let db = hard::builder()
+        .table::<hard::Invoice>()
+        .in_memory()
+        .unwrap();
     let b = seed(&db);
     db.write(|tx| {
-        tx.insert(hard::Invoice { customer_id: b.ann, cents: 100 })?;
-        tx.insert(hard::Invoice { customer_id: b.ann, cents: 200 })
+        tx.insert(hard::Invoice {
+            customer_id: b.ann,
+            cents: 100,
+        })?;
+        tx.insert(hard::Invoice {
+            customer_id: b.ann,
+            cents: 200,
+        })
     })
     .unwrap();
     let before = counts(&db);
     let err = db.write(|tx| tx.delete(b.ann)).unwrap_err();
     match &err {
-        Error::Restrict { table, id, child_table, column, count } => {
-            assert_eq!((*table, *id, *child_table, *column, *count), ("users", b.ann.get(), "invoices", "customer_id", 2));
+        Error::Restrict {
+            table,
+            id,
+            child_table,
+            column,
+            count,
+        } => {
+            assert_eq!(
+                (*table, *id, *child_table, *column, *count),
+                ("users", b.ann.get(), "invoices", "customer_id", 2)
+            );
         }
         other => panic!("expected Restrict, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("cannot delete users:1: 2 row(s) of `invoices` still refer to it"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot delete users:1: 2 row(s) of `invoices` still refer to it"),
+        "{err}"
+    );
     assert_eq!(counts(&db), before);
     // Inside a transaction the refused delete changed nothing either.
     db.write(|tx| {
@@ -189,10 +252,15 @@ fn restrict_blocks_and_leaves_everything() {
 fn set_default_points_children_at_the_default() {
     let db = hard::builder().table::<hard::Ticket>().in_memory().unwrap();
     let b = seed(&db);
-    let t = db.write(|tx| tx.insert(hard::Ticket { owner_id: b.bob })).unwrap();
+    let t = db
+        .write(|tx| tx.insert(hard::Ticket { owner_id: b.bob }))
+        .unwrap();
     db.write(|tx| tx.delete(b.bob)).unwrap();
     let ticket = db.read().unwrap().get(t).unwrap().unwrap();
-    assert_eq!(ticket.owner_id, b.ann, "#[default(Id::<User>::from_raw(1))] is ann");
+    assert_eq!(
+        ticket.owner_id, b.ann,
+        "#[default(Id::<User>::from_raw(1))] is ann"
+    );
 }
 
 #[test]
@@ -201,7 +269,17 @@ fn a_cascade_over_max_cascade_rows_is_refused_before_anything_changes() {
     let b = seed(&db);
     let before = counts(&db);
     let err = db.write(|tx| tx.delete(b.ann)).unwrap_err();
-    assert!(matches!(err, Error::CascadeTooLarge { table: "users", max: 5, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::CascadeTooLarge {
+                table: "users",
+                max: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("scheduled deletion"), "{err}");
     assert_eq!(counts(&db), before);
 }
@@ -210,15 +288,39 @@ fn a_cascade_over_max_cascade_rows_is_refused_before_anything_changes() {
 fn delete_many_applies_the_rules_per_row_and_needs_a_filter() {
     let db = hard::builder().in_memory().unwrap();
     let b = seed(&db);
-    let err = db.write(|tx| tx.delete_many::<Post>().execute()).unwrap_err();
-    assert!(matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("say .all()")), "{err:?}");
-    let n = db.write(|tx| tx.delete_many::<Post>().filter(Post::author_id().eq(b.ann)).execute()).unwrap();
+    let err = db
+        .write(|tx| tx.delete_many::<Post>().execute())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidQuery { reason, .. } if reason.contains("say .all()")),
+        "{err:?}"
+    );
+    let n = db
+        .write(|tx| {
+            tx.delete_many::<Post>()
+                .filter(Post::author_id().eq(b.ann))
+                .execute()
+        })
+        .unwrap();
     assert_eq!(n, 2);
     assert_eq!(counts(&db), [2, 2, 1, 2, 1, 1]);
-    let n = db.write(|tx| tx.update::<Post>().all().set(|p| p.title.push('!'))).unwrap();
+    let n = db
+        .write(|tx| tx.update::<Post>().all().set(|p| p.title.push('!')))
+        .unwrap();
     assert_eq!(n, 1);
-    assert_eq!(db.read().unwrap().query::<Post>().first().unwrap().unwrap().title, "b1!");
-    let err = db.write(|tx| tx.update::<Post>().set(|p| p.title.clear())).unwrap_err();
+    assert_eq!(
+        db.read()
+            .unwrap()
+            .query::<Post>()
+            .first()
+            .unwrap()
+            .unwrap()
+            .title,
+        "b1!"
+    );
+    let err = db
+        .write(|tx| tx.update::<Post>().set(|p| p.title.clear()))
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidQuery { .. }));
 }
 
@@ -240,7 +342,10 @@ fn hooks_observe_every_row_a_cascade_deletes_in_order() {
             Ok(())
         })
         .after_update::<Post>(move |_, old, new, c| {
-            l4.lock().unwrap().push(format!("post {} editor {:?}->{:?} {c:?}", new.title, old.editor_id, new.editor_id));
+            l4.lock().unwrap().push(format!(
+                "post {} editor {:?}->{:?} {c:?}",
+                new.title, old.editor_id, new.editor_id
+            ));
             Ok(())
         })
         .in_memory()
@@ -252,7 +357,9 @@ fn hooks_observe_every_row_a_cascade_deletes_in_order() {
     assert_eq!(
         log,
         [
-            format!("post b1 editor Some(Id({ann}))->None ForeignKeyAction {{ parent_table: \"users\", parent_id: {ann} }}"),
+            format!(
+                "post b1 editor Some(Id({ann}))->None ForeignKeyAction {{ parent_table: \"users\", parent_id: {ann} }}"
+            ),
             "comment a1-c1".to_string(),
             "comment a1-c2".to_string(),
             format!("post a1 Cascade {{ parent_table: \"users\", parent_id: {ann} }}"),
@@ -279,8 +386,14 @@ fn a_hook_error_rolls_back_the_whole_delete() {
     let b = seed(&db);
     let before = counts(&db);
     let err = db.write(|tx| tx.delete(b.ann)).unwrap_err();
-    assert!(matches!(&err, Error::Hook(m) if m == "comment a2-c2 is on legal hold"), "{err:?}");
-    assert_eq!(err.to_string(), "cancelled by a hook: comment a2-c2 is on legal hold");
+    assert!(
+        matches!(&err, Error::Hook(m) if m == "comment a2-c2 is on legal hold"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "cancelled by a hook: comment a2-c2 is on legal hold"
+    );
     assert_eq!(counts(&db), before);
 }
 
@@ -298,7 +411,9 @@ fn hooks_may_change_values_write_more_and_are_bounded_in_depth() {
             Ok(())
         })
         .after_insert::<User>(|tx, d| {
-            tx.insert(Audit { what: format!("new user {}", d.email) })?;
+            tx.insert(Audit {
+                what: format!("new user {}", d.email),
+            })?;
             Ok(())
         })
         .before_update::<User>(|_, old, new, cause| {
@@ -310,23 +425,50 @@ fn hooks_may_change_values_write_more_and_are_bounded_in_depth() {
         .after_insert::<Audit>(|tx, d| {
             // A hook that triggers itself: stopped by the depth limit.
             if d.what.starts_with("loop") {
-                tx.insert(Audit { what: "loop".into() })?;
+                tx.insert(Audit {
+                    what: "loop".into(),
+                })?;
             }
             Ok(())
         })
         .in_memory()
         .unwrap();
-    let id = db.write(|tx| tx.insert(User { email: "MiXeD@X".into() })).unwrap();
+    let id = db
+        .write(|tx| {
+            tx.insert(User {
+                email: "MiXeD@X".into(),
+            })
+        })
+        .unwrap();
     let tx = db.read().unwrap();
     assert_eq!(tx.get(id).unwrap().unwrap().email, "mixed@x");
-    assert_eq!(tx.query::<Audit>().first().unwrap().unwrap().what, "new user mixed@x");
+    assert_eq!(
+        tx.query::<Audit>().first().unwrap().unwrap().what,
+        "new user mixed@x"
+    );
     drop(tx);
-    let err = db.write(|tx| tx.patch(id, |u| u.email.clear())).unwrap_err();
+    let err = db
+        .write(|tx| tx.patch(id, |u| u.email.clear()))
+        .unwrap_err();
     assert!(matches!(err, Error::Hook(_)));
-    let err = db.write(|tx| tx.insert(Audit { what: "loop".into() })).unwrap_err();
+    let err = db
+        .write(|tx| {
+            tx.insert(Audit {
+                what: "loop".into(),
+            })
+        })
+        .unwrap_err();
     assert!(matches!(err, Error::HookDepth { max: 8 }), "{err:?}");
     // without_hooks: no lowercasing, no audit row.
-    let raw = db.write(|tx| tx.without_hooks(|tx| tx.insert(User { email: "RAW@X".into() }))).unwrap();
+    let raw = db
+        .write(|tx| {
+            tx.without_hooks(|tx| {
+                tx.insert(User {
+                    email: "RAW@X".into(),
+                })
+            })
+        })
+        .unwrap();
     let tx = db.read().unwrap();
     assert_eq!(tx.get(raw).unwrap().unwrap().email, "RAW@X");
     assert_eq!(tx.query::<Audit>().count().unwrap(), 1);
@@ -370,7 +512,11 @@ mod soft {
     }
 
     pub fn builder() -> redorm::DbBuilder {
-        Db::builder().table::<User>().table::<Post>().table::<Comment>().table::<Like>()
+        Db::builder()
+            .table::<User>()
+            .table::<Post>()
+            .table::<Comment>()
+            .table::<Like>()
     }
 }
 
@@ -381,11 +527,25 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     let db = soft::builder().clock(clock.clone()).in_memory().unwrap();
     let (ann, p1, p2, early) = db
         .write(|tx| {
-            let ann = tx.insert(User { email: "ann@x".into() })?;
-            let p1 = tx.insert(Post { author_id: ann, title: "p1".into() })?;
-            let p2 = tx.insert(Post { author_id: ann, title: "p2".into() })?;
-            tx.insert(Comment { post_id: p1, body: "c1".into() })?;
-            let early = tx.insert(Comment { post_id: p1, body: "c-early".into() })?;
+            let ann = tx.insert(User {
+                email: "ann@x".into(),
+            })?;
+            let p1 = tx.insert(Post {
+                author_id: ann,
+                title: "p1".into(),
+            })?;
+            let p2 = tx.insert(Post {
+                author_id: ann,
+                title: "p2".into(),
+            })?;
+            tx.insert(Comment {
+                post_id: p1,
+                body: "c1".into(),
+            })?;
+            let early = tx.insert(Comment {
+                post_id: p1,
+                body: "c-early".into(),
+            })?;
             tx.insert(Like { user_id: ann })?;
             Ok((ann, p1, p2, early))
         })
@@ -403,7 +563,13 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     assert_eq!(tx.query::<User>().count().unwrap(), 0);
     assert_eq!(tx.query::<Post>().count().unwrap(), 0);
     assert_eq!(tx.query::<Comment>().count().unwrap(), 0);
-    assert!(tx.query::<Post>().paginate(None, 10).unwrap().items.is_empty());
+    assert!(
+        tx.query::<Post>()
+            .paginate(None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
     // The like's foreign key has no on_soft_delete: it stays visible.
     assert_eq!(tx.query::<Like>().count().unwrap(), 1);
     // Visible on request, with the stamp.
@@ -411,8 +577,16 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     assert_eq!(gone.deleted_at(), Some(2_000));
     assert_eq!(tx.query::<Post>().include_deleted().count().unwrap(), 2);
     assert_eq!(tx.query::<Post>().only_deleted().count().unwrap(), 2);
-    let users = tx.query::<User>().include_deleted().with(User::posts()).all().unwrap();
-    assert!(users[0].get(User::posts()).is_empty(), "relation loading skips soft-deleted rows");
+    let users = tx
+        .query::<User>()
+        .include_deleted()
+        .with(User::posts())
+        .all()
+        .unwrap();
+    assert!(
+        users[0].get(User::posts()).is_empty(),
+        "relation loading skips soft-deleted rows"
+    );
     let users = tx
         .query::<User>()
         .include_deleted()
@@ -423,10 +597,32 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     drop(tx);
 
     // New references to a soft-deleted parent are refused.
-    let err = db.write(|tx| tx.insert(Post { author_id: ann, title: "x".into() })).unwrap_err();
-    assert!(matches!(err, Error::ForeignKey { column: "author_id", .. }), "{err:?}");
+    let err = db
+        .write(|tx| {
+            tx.insert(Post {
+                author_id: ann,
+                title: "x".into(),
+            })
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ForeignKey {
+                column: "author_id",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Its unique value stays held by default.
-    let err = db.write(|tx| tx.insert(User { email: "ann@x".into() })).unwrap_err();
+    let err = db
+        .write(|tx| {
+            tx.insert(User {
+                email: "ann@x".into(),
+            })
+        })
+        .unwrap_err();
     assert!(matches!(err, Error::Unique { .. }), "{err:?}");
 
     // Undelete brings back ann, p1 and c1 — not p2 nor c-early, deleted on their own earlier.
@@ -435,7 +631,13 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     assert!(tx.get(ann).unwrap().is_some());
     assert!(tx.get(p1).unwrap().is_some());
     assert!(tx.get(p2).unwrap().is_none());
-    let bodies: Vec<String> = tx.query::<Comment>().all().unwrap().into_iter().map(|c| c.body.clone()).collect();
+    let bodies: Vec<String> = tx
+        .query::<Comment>()
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.body.clone())
+        .collect();
     assert_eq!(bodies, ["c1"]);
 }
 
@@ -456,7 +658,10 @@ fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
     let (ann, p) = db
         .write(|tx| {
             let ann = tx.insert(User { email: "a".into() })?;
-            let p = tx.insert(Post { author_id: ann, title: "t".into() })?;
+            let p = tx.insert(Post {
+                author_id: ann,
+                title: "t".into(),
+            })?;
             Ok((ann, p))
         })
         .unwrap();
@@ -464,8 +669,14 @@ fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
     clock.advance(Duration::from_millis(5));
     db.write(|tx| tx.delete(ann)).unwrap();
     let tx = db.read().unwrap();
-    assert_eq!(tx.get_including_deleted(ann).unwrap().unwrap().deleted_at(), Some(15));
-    assert_eq!(tx.get_including_deleted(p).unwrap().unwrap().deleted_at(), Some(15));
+    assert_eq!(
+        tx.get_including_deleted(ann).unwrap().unwrap().deleted_at(),
+        Some(15)
+    );
+    assert_eq!(
+        tx.get_including_deleted(p).unwrap().unwrap().deleted_at(),
+        Some(15)
+    );
     drop(tx);
     db.write(|tx| tx.undelete(ann)).unwrap();
     let from = Some(("users", ann.get()));
@@ -487,13 +698,45 @@ fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
 #[test]
 fn a_unique_index_can_release_soft_deleted_values() {
     use soft::User;
-    let db = soft::builder().release_on_soft_delete(User::by_email()).in_memory().unwrap();
-    let old = db.write(|tx| tx.insert(User { email: "a@x".into() })).unwrap();
+    let db = soft::builder()
+        .release_on_soft_delete(User::by_email())
+        .in_memory()
+        .unwrap();
+    let old = db
+        .write(|tx| {
+            tx.insert(User {
+                email: "a@x".into(),
+            })
+        })
+        .unwrap();
     db.write(|tx| tx.delete(old)).unwrap();
-    let new = db.write(|tx| tx.insert(User { email: "a@x".into() })).unwrap();
-    assert_eq!(db.read().unwrap().get_by(User::by_email(), "a@x").unwrap().unwrap().id, new);
+    let new = db
+        .write(|tx| {
+            tx.insert(User {
+                email: "a@x".into(),
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        db.read()
+            .unwrap()
+            .get_by(User::by_email(), "a@x")
+            .unwrap()
+            .unwrap()
+            .id,
+        new
+    );
     let err = db.write(|tx| tx.undelete(old)).unwrap_err();
-    assert!(matches!(err, Error::Unique { index: "by_email", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Unique {
+                index: "by_email",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(db.read().unwrap().get(old).unwrap().is_none());
 }
 
@@ -525,7 +768,10 @@ mod sched {
     }
 
     pub fn builder() -> redorm::DbBuilder {
-        Db::builder().table::<Account>().table::<Project>().table::<Task>()
+        Db::builder()
+            .table::<Account>()
+            .table::<Project>()
+            .table::<Task>()
     }
 }
 
@@ -534,16 +780,26 @@ const DAY: u64 = 24 * 3600;
 fn sched_seed(db: &Db) -> (Id<sched::Account>, Id<sched::Account>) {
     use sched::{Account, Project, Task};
     db.write(|tx| {
-        let doomed = tx.insert(Account { name: "doomed".into() })?;
-        let other = tx.insert(Account { name: "other".into() })?;
+        let doomed = tx.insert(Account {
+            name: "doomed".into(),
+        })?;
+        let other = tx.insert(Account {
+            name: "other".into(),
+        })?;
         for _ in 0..3 {
             let p = tx.insert(Project { account_id: doomed })?;
             for _ in 0..4 {
-                tx.insert(Task { project_id: p, helper_id: None })?;
+                tx.insert(Task {
+                    project_id: p,
+                    helper_id: None,
+                })?;
             }
         }
         let op = tx.insert(Project { account_id: other })?;
-        tx.insert(Task { project_id: op, helper_id: Some(doomed) })?;
+        tx.insert(Task {
+            project_id: op,
+            helper_id: Some(doomed),
+        })?;
         Ok((doomed, other))
     })
     .unwrap()
@@ -552,8 +808,14 @@ fn sched_seed(db: &Db) -> (Id<sched::Account>, Id<sched::Account>) {
 fn sched_counts(db: &Db) -> [usize; 3] {
     let tx = db.read().unwrap();
     [
-        tx.query::<sched::Account>().include_deleted().count().unwrap(),
-        tx.query::<sched::Project>().include_deleted().count().unwrap(),
+        tx.query::<sched::Account>()
+            .include_deleted()
+            .count()
+            .unwrap(),
+        tx.query::<sched::Project>()
+            .include_deleted()
+            .count()
+            .unwrap(),
         tx.query::<sched::Task>().include_deleted().count().unwrap(),
     ]
 }
@@ -561,13 +823,30 @@ fn sched_counts(db: &Db) -> [usize; 3] {
 /// Every foreign key of every surviving row points at an existing row.
 fn no_dangling(db: &Db) {
     let tx = db.read().unwrap();
-    for p in tx.query::<sched::Project>().include_deleted().all().unwrap() {
-        assert!(tx.get_including_deleted(p.account_id).unwrap().is_some(), "project {} dangles", p.id);
+    for p in tx
+        .query::<sched::Project>()
+        .include_deleted()
+        .all()
+        .unwrap()
+    {
+        assert!(
+            tx.get_including_deleted(p.account_id).unwrap().is_some(),
+            "project {} dangles",
+            p.id
+        );
     }
     for t in tx.query::<sched::Task>().include_deleted().all().unwrap() {
-        assert!(tx.get_including_deleted(t.project_id).unwrap().is_some(), "task {} dangles", t.id);
+        assert!(
+            tx.get_including_deleted(t.project_id).unwrap().is_some(),
+            "task {} dangles",
+            t.id
+        );
         if let Some(h) = t.helper_id {
-            assert!(tx.get_including_deleted(h).unwrap().is_some(), "task {} helper dangles", t.id);
+            assert!(
+                tx.get_including_deleted(h).unwrap().is_some(),
+                "task {} helper dangles",
+                t.id
+            );
         }
     }
 }
@@ -575,12 +854,23 @@ fn no_dangling(db: &Db) {
 #[test]
 fn scheduled_deletion_waits_for_the_delay_then_purges_everything() {
     let clock = ManualClock::new(0);
-    let db = sched::builder().clock(clock.clone()).job_batch_rows(4).in_memory().unwrap();
+    let db = sched::builder()
+        .clock(clock.clone())
+        .job_batch_rows(4)
+        .in_memory()
+        .unwrap();
     let (doomed, other) = sched_seed(&db);
     db.write(|tx| tx.delete(doomed)).unwrap();
     // Soft at once, with its projects (on_soft_delete = cascade).
     assert!(db.read().unwrap().get(doomed).unwrap().is_none());
-    assert_eq!(db.read().unwrap().query::<sched::Project>().count().unwrap(), 1);
+    assert_eq!(
+        db.read()
+            .unwrap()
+            .query::<sched::Project>()
+            .count()
+            .unwrap(),
+        1
+    );
     clock.advance(Duration::from_secs(30 * DAY - 1));
     assert_eq!(db.run_due_jobs().unwrap(), redorm::JobReport::default());
     assert_eq!(sched_counts(&db), [2, 4, 13]);
@@ -594,9 +884,20 @@ fn scheduled_deletion_waits_for_the_delay_then_purges_everything() {
     no_dangling(&db);
     let tx = db.read().unwrap();
     assert!(tx.get(other).unwrap().is_some());
-    assert_eq!(tx.query::<sched::Task>().first().unwrap().unwrap().helper_id, None);
+    assert_eq!(
+        tx.query::<sched::Task>()
+            .first()
+            .unwrap()
+            .unwrap()
+            .helper_id,
+        None
+    );
     drop(tx);
-    assert_eq!(db.run_due_jobs().unwrap(), redorm::JobReport::default(), "the job is gone");
+    assert_eq!(
+        db.run_due_jobs().unwrap(),
+        redorm::JobReport::default(),
+        "the job is gone"
+    );
 }
 
 #[test]
@@ -610,7 +911,14 @@ fn undelete_before_the_job_runs_cancels_it() {
     let report = db.run_due_jobs().unwrap();
     assert_eq!(report.completed, 0);
     assert_eq!(sched_counts(&db), [2, 4, 13]);
-    assert_eq!(db.read().unwrap().query::<sched::Project>().count().unwrap(), 4);
+    assert_eq!(
+        db.read()
+            .unwrap()
+            .query::<sched::Project>()
+            .count()
+            .unwrap(),
+        4
+    );
 }
 
 #[test]
@@ -639,7 +947,11 @@ fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
                 assert_eq!(*cause, DeleteCause::Scheduled);
                 let mut n = d.lock().unwrap();
                 *n += 1;
-                if *n > 3 { Err(Error::hook("crash")) } else { Ok(()) }
+                if *n > 3 {
+                    Err(Error::hook("crash"))
+                } else {
+                    Ok(())
+                }
             })
             .open(&path)
             .unwrap();
@@ -655,7 +967,13 @@ fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
     assert!(runs > 3, "the purge took several restarts ({runs})");
     let db = sched::builder().clock(clock).open(&path).unwrap();
     assert_eq!(sched_counts(&db), [1, 1, 1]);
-    assert!(db.read().unwrap().get_including_deleted(doomed).unwrap().is_none());
+    assert!(
+        db.read()
+            .unwrap()
+            .get_including_deleted(doomed)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -668,7 +986,13 @@ fn a_background_worker_runs_due_jobs() {
     let worker = db.start_worker(Duration::from_millis(10));
     let mut done = false;
     for _ in 0..500 {
-        if db.read().unwrap().get_including_deleted(doomed).unwrap().is_none() {
+        if db
+            .read()
+            .unwrap()
+            .get_including_deleted(doomed)
+            .unwrap()
+            .is_none()
+        {
             done = true;
             break;
         }

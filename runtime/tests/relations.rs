@@ -91,87 +91,85 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let db = builder().in_memory().unwrap();
-    let f = db
-        .write(|tx| {
-            let ann = tx.insert(User {
-                name: "ann".into(),
-                manager_id: None,
+    db.write(|tx| {
+        let ann = tx.insert(User {
+            name: "ann".into(),
+            manager_id: None,
+        })?;
+        let bob = tx.insert(User {
+            name: "bob".into(),
+            manager_id: Some(ann),
+        })?;
+        let cy = tx.insert(User {
+            name: "cy".into(),
+            manager_id: Some(ann),
+        })?;
+        let dee = tx.insert(User {
+            name: "dee".into(),
+            manager_id: Some(bob),
+        })?;
+        tx.insert(Profile {
+            user_id: ann,
+            bio: "boss".into(),
+        })?;
+        tx.insert(Profile {
+            user_id: cy,
+            bio: "writer".into(),
+        })?;
+        let mut n = 0;
+        for (author, reviewer, title, published) in [
+            (ann, Some(bob), "a1", true),
+            (ann, None, "a2", false),
+            (ann, Some(cy), "a3", true),
+            (bob, Some(ann), "b1", true),
+            (cy, Some(ann), "c1", true),
+            (cy, Some(bob), "c2", false),
+        ] {
+            n += 1;
+            let post = tx.insert(Post {
+                author_id: author,
+                reviewer_id: reviewer,
+                title: title.into(),
+                published,
+                created: n,
             })?;
-            let bob = tx.insert(User {
-                name: "bob".into(),
-                manager_id: Some(ann),
-            })?;
-            let cy = tx.insert(User {
-                name: "cy".into(),
-                manager_id: Some(ann),
-            })?;
-            let dee = tx.insert(User {
-                name: "dee".into(),
-                manager_id: Some(bob),
-            })?;
-            tx.insert(Profile {
-                user_id: ann,
-                bio: "boss".into(),
-            })?;
-            tx.insert(Profile {
-                user_id: cy,
-                bio: "writer".into(),
-            })?;
-            let mut n = 0;
-            for (author, reviewer, title, published) in [
-                (ann, Some(bob), "a1", true),
-                (ann, None, "a2", false),
-                (ann, Some(cy), "a3", true),
-                (bob, Some(ann), "b1", true),
-                (cy, Some(ann), "c1", true),
-                (cy, Some(bob), "c2", false),
-            ] {
-                n += 1;
-                let post = tx.insert(Post {
-                    author_id: author,
-                    reviewer_id: reviewer,
-                    title: title.into(),
-                    published,
-                    created: n,
+            for k in 0..n % 3 {
+                tx.insert(Comment {
+                    post_id: post,
+                    body: format!("{title}-c{k}"),
                 })?;
-                for k in 0..n % 3 {
-                    tx.insert(Comment {
-                        post_id: post,
-                        body: format!("{title}-c{k}"),
-                    })?;
-                }
             }
-            let rust = tx.insert(Group {
-                name: "rust".into(),
-            })?;
-            let go = tx.insert(Group { name: "go".into() })?;
-            tx.insert(Membership {
-                user_id: ann,
-                group_id: rust,
-                role: "owner".into(),
-            })?;
-            tx.insert(Membership {
-                user_id: bob,
-                group_id: rust,
-                role: "member".into(),
-            })?;
-            tx.insert(Membership {
-                user_id: bob,
-                group_id: go,
-                role: "owner".into(),
-            })?;
-            Ok(Fixture {
-                db: db.clone(),
-                ann,
-                bob,
-                cy,
-                dee,
-                rust,
-                go,
-            })
+        }
+        let rust = tx.insert(Group {
+            name: "rust".into(),
+        })?;
+        let go = tx.insert(Group { name: "go".into() })?;
+        tx.insert(Membership {
+            user_id: ann,
+            group_id: rust,
+            role: "owner".into(),
+        })?;
+        tx.insert(Membership {
+            user_id: bob,
+            group_id: rust,
+            role: "member".into(),
+        })?;
+        tx.insert(Membership {
+            user_id: bob,
+            group_id: go,
+            role: "owner".into(),
+        })?;
+        Ok(Fixture {
+            db: db.clone(),
+            ann,
+            bob,
+            cy,
+            dee,
+            rust,
+            go,
         })
-        .unwrap();
-    f
+    })
+    .unwrap()
 }
 
 fn titles(posts: &[Doc<Post>]) -> Vec<&str> {
@@ -360,7 +358,8 @@ fn nested_three_levels_with_per_level_filters_orders_and_limits() {
         )
         .all()
         .unwrap();
-    let got: Vec<(&str, Vec<(&str, Vec<&str>)>)> = users
+    type Tree<'a> = Vec<(&'a str, Vec<(&'a str, Vec<&'a str>)>)>;
+    let got: Tree<'_> = users
         .iter()
         .map(|u| {
             (
