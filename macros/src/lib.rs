@@ -12,11 +12,28 @@ use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `redorm::Table` for a struct with named fields: table metadata, row encoding, and
-/// typed descriptors for every column (`User::email()`) and index (`User::by_email()`).
+/// typed descriptors for every column (`User::email()`), index (`User::by_email()`) and
+/// relation (`User::posts()`, `Post::author()`).
 ///
-/// See the `redorm` crate's documentation for the attributes: `#[table(...)]` on the struct,
-/// `#[unique]`, `#[index]` and `#[default(expr)]` on fields.
-#[proc_macro_derive(Table, attributes(table, unique, index, default))]
+/// See the `redorm` crate's documentation for the attributes: on the struct, `#[table(...)]`
+/// (`name`, `crate`, `index`, `unique`, `delete = hard | soft | scheduled(delay = "30d")`) and
+/// the relations `#[has_many(name, Target, by = field)]`, `#[has_one(name, Target, by = field)]`
+/// and `#[many_to_many(name, Target, through = Join, from = a, to = b)]`; on fields,
+/// `#[unique]`, `#[index]`, `#[default(expr)]` and
+/// `#[belongs_to(name, Target, on_delete = ..., on_soft_delete = ...)]`.
+#[proc_macro_derive(
+    Table,
+    attributes(
+        table,
+        unique,
+        index,
+        default,
+        belongs_to,
+        has_many,
+        has_one,
+        many_to_many
+    )
+)]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     table::derive(&input).into()

@@ -1,12 +1,17 @@
 //! Code generation for `#[derive(Table)]`. Everything generated refers to the runtime through
 //! `<crate>::__private`, and lives in a `const _: () = { ... };` block.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit, Type, UnOp};
 
-use super::parse::{FieldDef, TableDef};
+use crate::util::path_text;
+
+use super::parse::{
+    DeleteMode, FieldDef, OnDelete, OnSoftDelete, RelationDef, RelationKind, TableDef,
+};
 
 pub(crate) fn expand(def: &TableDef) -> TokenStream {
     let krate = &def.krate;
@@ -50,6 +55,50 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
         }
     });
 
+    // `on_delete = set_null` needs an `Option` field: checked at the field's type.
+    let nullable_checks = fields.iter().filter_map(|f| {
+        let rel = f.belongs_to.as_ref()?;
+        let ty = &f.ty;
+        (rel.on_delete == OnDelete::SetNull)
+            .then(|| quote_spanned!(ty.span()=> const _: () = #p::assert_nullable::<#ty>();))
+    });
+
+    let foreign_key_defs = fields.iter().enumerate().filter_map(|(i, f)| {
+        let rel = f.belongs_to.as_ref()?;
+        Some(foreign_key_def(f, i, rel, &p))
+    });
+
+    let relation_defs = fields
+        .iter()
+        .filter_map(|f| f.belongs_to.as_ref())
+        .map(|rel| {
+            let name = &rel.name;
+            let target = &rel.target;
+            quote_spanned!(target.span()=> #p::relation_def::<#target>(#name))
+        })
+        .chain(def.relations.iter().map(|rel| {
+            let name = &rel.name;
+            let target = &rel.target;
+            match &rel.kind {
+                RelationKind::HasMany { .. } | RelationKind::HasOne { .. } => {
+                    quote_spanned!(target.span()=> #p::relation_def::<#target>(#name))
+                }
+                RelationKind::ManyToMany { through, .. } => quote_spanned! {target.span()=>
+                    #p::relation_through_def::<#target, #through>(#name)
+                },
+            }
+        }));
+
+    let delete = match def.delete {
+        DeleteMode::Hard => quote!(#p::DeleteMode::Hard),
+        DeleteMode::Soft => quote!(#p::DeleteMode::Soft),
+        DeleteMode::Scheduled { delay_ms } => {
+            quote!(#p::DeleteMode::Scheduled { delay_ms: #delay_ms })
+        }
+    };
+
+    let set_column_default = expand_set_column_default(def, &p);
+
     let decode_row = expand_decode_row(def, &p);
 
     let descriptors = expand_descriptors(def, &p);
@@ -57,6 +106,7 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
     quote! {
         const _: () = {
             #(#column_checks)*
+            #(#nullable_checks)*
 
             #[automatically_derived]
             #[allow(private_bounds, unused_qualifications)]
@@ -71,9 +121,9 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
                         name: <Self as #p::Table>::NAME,
                         columns: #p::Vec::from([#(#column_defs),*]),
                         indexes: #p::Vec::from([#(#index_defs),*]),
-                        foreign_keys: #p::Vec::new(),
-                        relations: #p::Vec::new(),
-                        delete: #p::DeleteMode::Hard,
+                        foreign_keys: #p::Vec::from([#(#foreign_key_defs),*]),
+                        relations: #p::Vec::from([#(#relation_defs),*]),
+                        delete: #delete,
                     }
                 }
 
@@ -94,11 +144,7 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
                 ) -> #p::Result<(), #p::CodecError> {
                     match __redorm_column {
                         #( #positions => #p::encode_key(&self.#field_idents, __redorm_out), )*
-                        _ => #p::Err(#p::CodecError::new(::std::format!(
-                            "table `{}` has no column #{}",
-                            <Self as #p::Table>::NAME,
-                            __redorm_column,
-                        ))),
+                        _ => #p::Err(#p::no_column(<Self as #p::Table>::NAME, __redorm_column)),
                     }
                 }
 
@@ -115,10 +161,106 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
                         _ => #p::String::new(),
                     }
                 }
+
+                fn column_id(&self, __redorm_column: usize) -> #p::Option<u64> {
+                    match __redorm_column {
+                        #( #positions => #p::as_id(&self.#field_idents), )*
+                        _ => #p::None,
+                    }
+                }
+
+                fn set_column_null(&mut self, __redorm_column: usize) -> bool {
+                    match __redorm_column {
+                        #( #positions => #p::set_null(&mut self.#field_idents), )*
+                        _ => false,
+                    }
+                }
+
+                #set_column_default
             }
 
             #descriptors
         };
+    }
+}
+
+/// The schema entry of a `#[belongs_to]` field. The call's bounds check that the field is an
+/// `Id<Target>` or `Option<Id<Target>>` and that the target is a table; it is spanned at the
+/// field's type (the target keeps its own span), so the error points there.
+fn foreign_key_def(
+    field: &FieldDef,
+    position: usize,
+    rel: &super::parse::BelongsTo,
+    p: &TokenStream,
+) -> TokenStream {
+    let ty = &field.ty;
+    let target = &rel.target;
+    let name = &rel.name;
+    let on_delete = match rel.on_delete {
+        OnDelete::Restrict => quote!(Restrict),
+        OnDelete::Cascade => quote!(Cascade),
+        OnDelete::SetNull => quote!(SetNull),
+        OnDelete::SetDefault => quote!(SetDefault),
+    };
+    let on_soft_delete = match rel.on_soft_delete {
+        OnSoftDelete::Ignore => quote!(Ignore),
+        OnSoftDelete::Cascade => quote!(Cascade),
+    };
+    // A helper named after the relation carries the bounds, so that the error's note says
+    // "required by a bound in `author`" and points at the relation's name.
+    let helper = &rel.ident;
+    let bounds = respan(
+        quote!(__RedormTarget: #p::Table, __RedormField: #p::ForeignKey<__RedormTarget>,),
+        helper.span(),
+    );
+    let call = quote_spanned!(ty.span()=> #helper::<#target, #ty>(#position));
+    quote! {
+        {
+            fn #helper<__RedormTarget, __RedormField>(column: usize) -> #p::ForeignKeyDef
+            where
+                #bounds
+            {
+                #p::foreign_key::<__RedormTarget, __RedormField>(
+                    #name,
+                    column,
+                    #p::OnDelete::#on_delete,
+                    #p::OnSoftDelete::#on_soft_delete,
+                )
+            }
+            #call
+        }
+    }
+}
+
+/// `set_column_default`: the fields with a `#[default(...)]`. Omitted when there are none (the
+/// trait's default answers `false`).
+fn expand_set_column_default(def: &TableDef, p: &TokenStream) -> TokenStream {
+    let arms: Vec<_> = def
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let expr = f.default.as_ref()?;
+            let ident = &f.ident;
+            let value = default_value(f, expr, p);
+            Some(quote! {
+                #i => {
+                    self.#ident = #value;
+                    true
+                }
+            })
+        })
+        .collect();
+    if arms.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn set_column_default(&mut self, __redorm_column: usize) -> bool {
+            match __redorm_column {
+                #(#arms)*
+                _ => false,
+            }
+        }
     }
 }
 
@@ -210,7 +352,10 @@ fn default_value(field: &FieldDef, expr: &Expr, p: &TokenStream) -> TokenStream 
             }
         }
     } else {
-        quote_spanned!(span=> ::core::convert::Into::<#ty>::into(#expr))
+        // The crate path has its own span: respan it too, or the error's "required by this
+        // call" label points at the derive.
+        let into = respan(quote!(#p::Into::<#ty>::into), span);
+        quote_spanned!(span=> #into(#expr))
     }
 }
 
@@ -306,12 +451,156 @@ fn expand_descriptors(def: &TableDef, p: &TokenStream) -> TokenStream {
         }
     });
 
+    let relations = expand_relations(def, p);
+
     quote! {
         #[automatically_derived]
         #[allow(dead_code, unreachable_pub)]
         impl #ident {
             #(#columns)*
             #(#indexes)*
+            #relations
         }
     }
+}
+
+/// The relation descriptors: `Post::author()`, `User::posts()`, `User::groups()`.
+fn expand_relations(def: &TableDef, p: &TokenStream) -> TokenStream {
+    let ident = &def.ident;
+    let struct_name = ident.to_string();
+    let struct_name = struct_name.trim_start_matches("r#");
+
+    let belongs_to = def.fields.iter().enumerate().filter_map(|(i, f)| {
+        let rel = f.belongs_to.as_ref()?;
+        let fn_ident = &rel.ident;
+        let name = &rel.name;
+        let target = &rel.target;
+        let vis = &f.vis;
+        let doc = format!(
+            "The `{name}` relation of `{struct_name}`: the `{}` row that `{}` points at \
+             (generated by `#[belongs_to]`).",
+            path_text(target),
+            f.name
+        );
+        Some(quote! {
+            #[doc = #doc]
+            #[inline]
+            #[must_use]
+            #vis fn #fn_ident() -> #p::Relation<Self, #target, #p::ToOne> {
+                #p::belongs_to::<Self, #target>(#name, #i)
+            }
+        })
+    });
+
+    let declared = def.relations.iter().map(|rel| {
+        let RelationDef {
+            ident: fn_ident,
+            name,
+            target,
+            kind,
+        } = rel;
+        let vis = &def.vis;
+        let target_text = path_text(target);
+        let (cardinality, body, doc) = match kind {
+            RelationKind::HasMany { by } | RelationKind::HasOne { by } => {
+                let many = matches!(kind, RelationKind::HasMany { .. });
+                let column = respan(quote!(#target::#by()), by.span());
+                let (cardinality, constructor, what) = if many {
+                    (quote!(ToMany), quote!(has_many), "The rows")
+                } else {
+                    (quote!(ToOne), quote!(has_one), "The row")
+                };
+                // A helper named after the relation carries the bound, so that a `by` field of
+                // the wrong type is reported as "required by a bound in `posts`".
+                let bound = respan(
+                    quote!(__RedormField: #p::ForeignKey<#ident>),
+                    fn_ident.span(),
+                );
+                let body = quote! {
+                    fn #fn_ident<__RedormField>(
+                        by: #p::Col<#target, __RedormField>,
+                    ) -> #p::Relation<#ident, #target, #p::#cardinality>
+                    where
+                        #bound
+                    {
+                        #p::#constructor::<#ident, #target, __RedormField>(#name, by)
+                    }
+                    #fn_ident(#column)
+                };
+                let doc = format!(
+                    "{what} of `{target_text}` whose `{}` points at this `{struct_name}` row: \
+                     the `{name}` relation (generated by `#[{constructor}]`).",
+                    by.unraw()
+                );
+                (cardinality, body, doc)
+            }
+            RelationKind::ManyToMany { through, from, to } => {
+                let from_column = respan(quote!(#through::#from()), from.span());
+                let to_column = respan(quote!(#through::#to()), to.span());
+                // As for `has_many`: the helper's bounds name the relation in the error.
+                let bounds = respan(
+                    quote!(
+                        __RedormFrom: #p::ForeignKey<#ident>,
+                        __RedormTo: #p::ForeignKey<#target>,
+                    ),
+                    fn_ident.span(),
+                );
+                let body = quote! {
+                    fn #fn_ident<__RedormFrom, __RedormTo>(
+                        from: #p::Col<#through, __RedormFrom>,
+                        to: #p::Col<#through, __RedormTo>,
+                    ) -> #p::Relation<#ident, #target, #p::ToMany>
+                    where
+                        #bounds
+                    {
+                        #p::many_to_many::<#ident, #target, #through, __RedormFrom, __RedormTo>(
+                            #name,
+                            from,
+                            to,
+                        )
+                    }
+                    #fn_ident(#from_column, #to_column)
+                };
+                let doc = format!(
+                    "The `{target_text}` rows linked to this `{struct_name}` row by rows of \
+                     `{}` (`{}` -> `{}`): the `{name}` relation (generated by \
+                     `#[many_to_many]`).",
+                    path_text(through),
+                    from.unraw(),
+                    to.unraw()
+                );
+                (quote!(ToMany), body, doc)
+            }
+        };
+        quote! {
+            #[doc = #doc]
+            #[inline]
+            #[must_use]
+            #vis fn #fn_ident() -> #p::Relation<Self, #target, #p::#cardinality> {
+                #body
+            }
+        }
+    });
+
+    quote! {
+        #(#belongs_to)*
+        #(#declared)*
+    }
+}
+
+/// `tokens` with every span set to `span`, so that an error about the expression points there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(group) = &tt {
+                let mut new = Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                tt = TokenTree::Group(new);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
