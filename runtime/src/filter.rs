@@ -126,6 +126,27 @@ pub(crate) enum Expr {
 
 /// A filter on rows of table `T`: built from the column descriptors `T::field()` and combined
 /// with [`and`](Filter::and), [`or`](Filter::or) and [`not`](Filter::not).
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Item { #[index] price: u32, name: String }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Item>().in_memory()?;
+/// db.write(|tx| {
+///     for (price, name) in [(5, "pen"), (12, "book"), (40, "lamp")] {
+///         tx.insert(Item { price, name: name.into() })?;
+///     }
+///     Ok(())
+/// })?;
+/// let cheap_or_lamp = Item::price().lt(20u32).and(Item::name().ne("pen")).or(Item::name().eq("lamp"));
+/// let tx = db.read()?;
+/// let names: Vec<String> = tx.query::<Item>().filter(cheap_or_lamp).allow_full_scan().all()?
+///     .into_iter().map(|d| d.into_inner().name).collect();
+/// assert_eq!(names, ["book", "lamp"]);
+/// # Ok(()) }
+/// ```
 pub struct Filter<T> {
     pub(crate) expr: Expr,
     _table: PhantomData<fn() -> T>,

@@ -11,9 +11,9 @@
 //! | `after_delete` | after it was removed, in the order rows are removed | write more, or cancel |
 //!
 //! A hook returns `Result<(), Error>`; an error aborts the write and, through `?`, the
-//! transaction ([`Error::hook`] makes one with a message). Writes a hook makes run their own
+//! transaction ([`Error::hook`](crate::Error::hook) makes one with a message). Writes a hook makes run their own
 //! hooks, down to a depth of [`MAX_HOOK_DEPTH`], past which the write fails with
-//! [`Error::HookDepth`]. [`WriteTx::without_hooks`] runs writes with hooks off.
+//! [`Error::HookDepth`](crate::Error::HookDepth). [`WriteTx::without_hooks`] runs writes with hooks off.
 //!
 //! A soft delete is an update to hooks, with [`UpdateCause::SoftDelete`]; what caused a delete
 //! is the [`DeleteCause`].

@@ -176,6 +176,45 @@ struct Join {
 /// Pass it to `with` on a query (eager, batched), to [`ReadTx::load`](crate::ReadTx::load)
 /// (lazy, one row), and to [`Doc::get`] to read what was loaded. On a `many` relation,
 /// `filter`, `order_by`, `offset` and `limit` apply per parent; `with` nests.
+///
+/// ```
+/// use redorm::prelude::*;
+///
+/// #[derive(Table, Debug, Clone)]
+/// #[has_many(posts, Post, by = author_id)]
+/// struct User { name: String }
+///
+/// #[derive(Table, Debug, Clone)]
+/// struct Post {
+///     #[belongs_to(author, User, on_delete = cascade)]
+///     author_id: Id<User>,
+///     title: String,
+///     likes: u32,
+/// }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<User>().table::<Post>().in_memory()?;
+/// db.write(|tx| {
+///     let ann = tx.insert(User { name: "Ann".into() })?;
+///     for (title, likes) in [("a", 3), ("b", 9), ("c", 5)] {
+///         tx.insert(Post { author_id: ann, title: title.into(), likes })?;
+///     }
+///     Ok(())
+/// })?;
+/// let tx = db.read()?;
+/// // Eager: the two most liked posts of every user, each with its author.
+/// let users = tx
+///     .query::<User>()
+///     .with(User::posts().order_by(Post::likes().desc()).limit(2).with(Post::author()))
+///     .all()?;
+/// let top: Vec<&str> = users[0].get(User::posts()).iter().map(|p| p.title.as_str()).collect();
+/// assert_eq!(top, ["b", "c"]);
+/// assert_eq!(users[0].get(User::posts())[0].get(Post::author()).unwrap().name, "Ann");
+/// // Lazy: one relation of one row.
+/// let posts: Vec<Doc<Post>> = tx.load(&users[0], User::posts())?;
+/// assert_eq!(posts.len(), 3);
+/// # Ok(()) }
+/// ```
 pub struct Relation<P, C, K> {
     name: &'static str,
     path: Path,

@@ -289,6 +289,21 @@ impl Source for TxRef<'_> {
 }
 
 /// A read transaction: a consistent snapshot. Begin one with [`Db::read`](crate::Db::read).
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Note { text: String }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Note>().in_memory()?;
+/// let id = db.write(|tx| tx.insert(Note { text: "v1".into() }))?;
+/// let snapshot = db.read()?;
+/// db.write(|tx| tx.patch(id, |n| n.text = "v2".into()))?;
+/// assert_eq!(snapshot.get(id)?.unwrap().text, "v1"); // unaffected by the later write
+/// assert_eq!(db.read()?.get(id)?.unwrap().text, "v2");
+/// # Ok(()) }
+/// ```
 pub struct ReadTx {
     db: Arc<DbInner>,
     store: ReadStore,

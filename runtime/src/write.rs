@@ -130,6 +130,23 @@ struct Prepared<T> {
 /// Every write keeps every index exact and checks unique indexes and foreign keys before it
 /// changes anything: a write that fails with an error leaves the transaction as it was before
 /// the call (a hook's error aside: see the [hooks](crate::hooks) docs).
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Counter { #[unique] name: String, n: u64 }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Counter>().in_memory()?;
+/// let mut tx = db.begin_write()?;
+/// let id = tx.insert(Counter { name: "hits".into(), n: 0 })?;
+/// tx.patch(id, |c| c.n += 1)?;
+/// // A refused write changes nothing and the transaction goes on.
+/// assert!(tx.insert(Counter { name: "hits".into(), n: 9 }).is_err());
+/// tx.commit()?;
+/// assert_eq!(db.read()?.get(id)?.unwrap().n, 1);
+/// # Ok(()) }
+/// ```
 pub struct WriteTx {
     pub(crate) db: Arc<DbInner>,
     pub(crate) store: WriteStore,
