@@ -11,7 +11,7 @@
 //!   (`table name -> last id given`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::ops::Bound;
 
 use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -206,8 +206,8 @@ type IndexTable = ReadOnlyTable<&'static [u8], ()>;
 pub(crate) struct ReadStore {
     txn: redb::ReadTransaction,
     counters: Counters,
-    rows: RefCell<HashMap<String, Option<RowTable>>>,
-    indexes: RefCell<HashMap<String, Option<IndexTable>>>,
+    rows: RefCell<Vec<(String, Option<Arc<RowTable>>)>>,
+    indexes: RefCell<Vec<(String, Option<Arc<IndexTable>>)>>,
 }
 
 impl ReadStore {
@@ -219,8 +219,8 @@ impl ReadStore {
         ReadStore {
             txn,
             counters: Counters::default(),
-            rows: RefCell::new(HashMap::new()),
-            indexes: RefCell::new(HashMap::new()),
+            rows: RefCell::new(Vec::new()),
+            indexes: RefCell::new(Vec::new()),
         }
     }
 
@@ -229,16 +229,8 @@ impl ReadStore {
         table: &str,
         f: impl FnOnce(Option<&RowTable>) -> Result<R>,
     ) -> Result<R> {
-        let mut cache = self.rows.borrow_mut();
-        if !cache.contains_key(table) {
-            let opened = match self.txn.open_table(row_def(table)) {
-                Ok(t) => Some(t),
-                Err(redb::TableError::TableDoesNotExist(_)) => None,
-                Err(e) => return Err(e.into()),
-            };
-            cache.insert(table.to_string(), opened);
-        }
-        f(cache.get(table).and_then(Option::as_ref))
+        let handle = cached(&self.rows, table, |name| self.txn.open_table(row_def(name)))?;
+        f(handle.as_deref())
     }
 
     fn index_table<R>(
@@ -246,17 +238,28 @@ impl ReadStore {
         index: &str,
         f: impl FnOnce(Option<&IndexTable>) -> Result<R>,
     ) -> Result<R> {
-        let mut cache = self.indexes.borrow_mut();
-        if !cache.contains_key(index) {
-            let opened = match self.txn.open_table(index_def(index)) {
-                Ok(t) => Some(t),
-                Err(redb::TableError::TableDoesNotExist(_)) => None,
-                Err(e) => return Err(e.into()),
-            };
-            cache.insert(index.to_string(), opened);
-        }
-        f(cache.get(index).and_then(Option::as_ref))
+        let handle = cached(&self.indexes, index, |name| self.txn.open_table(index_def(name)))?;
+        f(handle.as_deref())
     }
+}
+
+/// The cached handle of table `name`, opening it on first use (`None`: no such table yet).
+/// The handle is shared out of the cache so `f` may use the store again (no borrow is held).
+fn cached<T>(
+    cache: &RefCell<Vec<(String, Option<Arc<T>>)>>,
+    name: &str,
+    open: impl FnOnce(&str) -> std::result::Result<T, redb::TableError>,
+) -> Result<Option<Arc<T>>> {
+    if let Some((_, t)) = cache.borrow().iter().find(|(n, _)| n == name) {
+        return Ok(t.clone());
+    }
+    let opened = match open(name) {
+        Ok(t) => Some(Arc::new(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    cache.borrow_mut().push((name.to_string(), opened.clone()));
+    Ok(opened)
 }
 
 fn scan_index_table<T: ReadableTable<&'static [u8], ()>>(

@@ -384,6 +384,9 @@ fn the_file_backend_persists_across_reopen() {
 fn db_is_clone_send_sync_static_and_shared_across_threads() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<Db>();
+    // A read snapshot can move to another thread (e.g. into spawn_blocking).
+    fn assert_send<T: Send>() {}
+    assert_send::<redorm::ReadTx>();
     let db = mem_db();
     let handles: Vec<_> = (0..4)
         .map(|t| {
