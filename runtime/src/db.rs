@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::schema::{Table, TableSchema};
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::ReadableTable;
 
 use crate::hooks::{DeleteCause, HookSet, UpdateCause};
 use crate::schema::{DeleteMode, OnSoftDelete, UniqueIndex};
-use crate::storage::{self, CATALOG, RESERVED_PREFIX, WriteStore};
+use crate::storage::{self, CATALOG, RESERVED_PREFIX, Source, WriteStore};
 use crate::tx::{Doc, ReadTx};
 use crate::write::{self, TableOps, WriteTx};
 
@@ -439,7 +439,7 @@ impl DbBuilder {
         validate_relations(&self.tables)?;
         link_tables(&self.tables, &mut tables, &self.released);
         let secret = load_secret(&mut store)?;
-        store.txn.commit()?;
+        store.commit()?;
         Ok(Db {
             inner: Arc::new(DbInner {
                 redb,
@@ -604,10 +604,12 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
 /// catalog.
 fn load_secret(store: &mut WriteStore) -> Result<u64> {
     const KEY: &str = "__redorm_secret";
-    let mut catalog = store.txn.open_table(CATALOG)?;
-    if let Some(bytes) = catalog.get(KEY)?
-        && let Ok(arr) = <[u8; 8]>::try_from(bytes.value())
-    {
+    let stored = store.txn(|txn| {
+        let catalog = txn.open_table(CATALOG)?;
+        let bytes = catalog.get(KEY)?;
+        Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.value()).ok()))
+    })?;
+    if let Some(arr) = stored {
         return Ok(u64::from_le_bytes(arr));
     }
     use std::hash::{BuildHasher, Hasher};
@@ -618,7 +620,11 @@ fn load_secret(store: &mut WriteStore) -> Result<u64> {
             .map_or(0, |d| d.as_nanos()),
     );
     let secret = h.finish();
-    catalog.insert(KEY, secret.to_le_bytes().as_slice())?;
+    store.txn(|txn| {
+        txn.open_table(CATALOG)?
+            .insert(KEY, secret.to_le_bytes().as_slice())?;
+        Ok(())
+    })?;
     Ok(secret)
 }
 
@@ -704,19 +710,20 @@ fn reconcile(
             });
         }
     }
-    let stored: Option<StoredTable> = {
-        let catalog = store.txn.open_table(CATALOG)?;
+    let raw: Option<Vec<u8>> = store.txn(|txn| {
+        let catalog = txn.open_table(CATALOG)?;
         let raw = catalog.get(table)?;
-        match raw {
-            None => None,
-            Some(bytes) => Some(serde_json::from_slice(bytes.value()).map_err(|e| {
-                storage::corrupt(
-                    "__redorm_catalog",
-                    None,
-                    format!("the stored schema of table `{table}` does not parse: {e}"),
-                )
-            })?),
-        }
+        Ok(raw.map(|b| b.value().to_vec()))
+    })?;
+    let stored: Option<StoredTable> = match raw {
+        None => None,
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            storage::corrupt(
+                "__redorm_catalog",
+                None,
+                format!("the stored schema of table `{table}` does not parse: {e}"),
+            )
+        })?),
     };
     let columns = current_columns(schema);
     let indexes = current_indexes(schema);
@@ -729,9 +736,9 @@ fn reconcile(
     let (versions, old_indexes) = match stored {
         None => {
             // A new table: create its redb tables so readers find them.
-            store.txn.open_table(storage::row_def(table))?;
+            store.create_rows(table)?;
             for name in &index_tables {
-                store.txn.open_table(storage::index_def(name))?;
+                store.create_index(name)?;
             }
             (
                 vec![StoredVersion {
@@ -807,11 +814,7 @@ fn reconcile(
         // Drop indexes the struct no longer declares (or declares differently).
         for old in &old_indexes {
             if !indexes.contains(old) {
-                store
-                    .txn
-                    .delete_table(storage::index_def(&storage::index_table_name(
-                        table, &old.name,
-                    )))?;
+                store.drop_index(&storage::index_table_name(table, &old.name))?;
             }
         }
         // Build the ones that are new (or changed) from the rows already stored.
@@ -819,7 +822,7 @@ fn reconcile(
             if old_indexes.contains(index) {
                 continue;
             }
-            let total = store.txn.open_table(storage::row_def(table))?.len()?;
+            let total = store.row_count(table)?;
             let name = schema.indexes[pos].name;
             let mut report = |done: u64| {
                 if let Some(cb) = progress.as_mut() {
@@ -840,10 +843,10 @@ fn reconcile(
         table: table.to_string(),
         message: format!("cannot serialize the schema: {e}"),
     })?;
-    store
-        .txn
-        .open_table(CATALOG)?
-        .insert(table, bytes.as_slice())?;
+    store.txn(|txn| {
+        txn.open_table(CATALOG)?.insert(table, bytes.as_slice())?;
+        Ok(())
+    })?;
     Ok(info)
 }
 

@@ -166,7 +166,10 @@ impl Db {
                 .and_then(|h| h.deleted)
                 .is_some_and(|(_, token)| token == job.token);
             if !still_due {
-                tx.store.txn.open_table(JOBS)?.remove(key)?;
+                tx.store.txn(|txn| {
+                    txn.open_table(JOBS)?.remove(key)?;
+                    Ok(())
+                })?;
                 tx.commit()?;
                 report.cancelled += 1;
                 report.batches += 1;
@@ -175,7 +178,10 @@ impl Db {
             let budget = self.inner.job_batch_rows.max(1);
             let (updated, deleted, finished) = tx.purge_step(slot, job.id, budget)?;
             if finished {
-                tx.store.txn.open_table(JOBS)?.remove(key)?;
+                tx.store.txn(|txn| {
+                    txn.open_table(JOBS)?.remove(key)?;
+                    Ok(())
+                })?;
             }
             tx.commit()?;
             report.rows_updated += updated;

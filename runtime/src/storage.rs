@@ -11,8 +11,8 @@
 //!   (`table name -> last id given`).
 
 use std::cell::{Cell, RefCell};
-use std::sync::Arc;
 use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -238,7 +238,9 @@ impl ReadStore {
         index: &str,
         f: impl FnOnce(Option<&IndexTable>) -> Result<R>,
     ) -> Result<R> {
-        let handle = cached(&self.indexes, index, |name| self.txn.open_table(index_def(name)))?;
+        let handle = cached(&self.indexes, index, |name| {
+            self.txn.open_table(index_def(name))
+        })?;
         f(handle.as_deref())
     }
 }
@@ -381,29 +383,186 @@ impl Source for ReadStore {
     }
 }
 
-/// redb's write transaction. Tables are opened per call: redb's write-side table handles
-/// borrow the transaction, so they cannot be cached beside it.
+type WriteRows<'a> = redb::Table<'a, u64, &'static [u8]>;
+type WriteIndex<'a> = redb::Table<'a, &'static [u8], ()>;
+type Handle<T> = Arc<Mutex<T>>;
+
+/// The row and index tables a write transaction has opened, kept open until it ends: redb
+/// opens a table with a lookup in its table tree, too slow to repeat for every write.
+#[derive(Default)]
+pub(crate) struct OpenTables<'a> {
+    rows: Mutex<Vec<(String, Handle<WriteRows<'a>>)>>,
+    indexes: Mutex<Vec<(String, Handle<WriteIndex<'a>>)>>,
+}
+
+fn lock<'b, T>(m: &'b Mutex<T>, name: &str) -> Result<MutexGuard<'b, T>> {
+    // The locks are never held across a call back into the store, so a failure here is a bug
+    // in this crate: reported as an error, never a deadlock or a panic.
+    m.try_lock().map_err(|_| {
+        corrupt(
+            name,
+            None,
+            "internal error: a table handle was used re-entrantly; please report this",
+        )
+    })
+}
+
+fn open_cached<T>(
+    cache: &Mutex<Vec<(String, Handle<T>)>>,
+    name: &str,
+    open: impl FnOnce(&str) -> std::result::Result<T, redb::TableError>,
+) -> Result<Handle<T>> {
+    let mut list = lock(cache, name)?;
+    if let Some((_, t)) = list.iter().find(|(n, _)| n == name) {
+        return Ok(t.clone());
+    }
+    let handle = Arc::new(Mutex::new(open(name)?));
+    list.push((name.to_string(), handle.clone()));
+    Ok(handle)
+}
+
+impl<'a> OpenTables<'a> {
+    fn rows(&self, txn: &'a redb::WriteTransaction, name: &str) -> Result<Handle<WriteRows<'a>>> {
+        open_cached(&self.rows, name, |n| txn.open_table(row_def(n)))
+    }
+
+    fn index(&self, txn: &'a redb::WriteTransaction, name: &str) -> Result<Handle<WriteIndex<'a>>> {
+        open_cached(&self.indexes, name, |n| txn.open_table(index_def(n)))
+    }
+
+    fn forget(&self, name: &str) -> Result<()> {
+        lock(&self.rows, name)?.retain(|(n, _)| n != name);
+        lock(&self.indexes, name)?.retain(|(n, _)| n != name);
+        Ok(())
+    }
+}
+
+self_cell::self_cell!(
+    /// A redb write transaction together with the tables opened in it.
+    pub(crate) struct WriteCell {
+        owner: redb::WriteTransaction,
+        #[not_covariant]
+        dependent: OpenTables,
+    }
+);
+
+/// redb's write transaction, with the row and index tables it opened kept open until it ends.
+/// The internal tables (catalog, sequences, jobs) are opened per use through [`WriteStore::txn`].
 pub(crate) struct WriteStore {
-    pub(crate) txn: redb::WriteTransaction,
+    cell: Option<WriteCell>,
     pub(crate) counters: Counters,
+}
+
+fn borrow_mut<'b, T>(h: &'b Handle<T>, name: &str) -> Result<MutexGuard<'b, T>> {
+    lock(h, name)
+}
+
+fn borrow<'b, T>(h: &'b Handle<T>, name: &str) -> Result<MutexGuard<'b, T>> {
+    lock(h, name)
 }
 
 impl WriteStore {
     pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
         WriteStore {
-            txn,
+            cell: Some(WriteCell::new(txn, |_| OpenTables::default())),
             counters: Counters::default(),
         }
+    }
+
+    fn cell(&self) -> Result<&WriteCell> {
+        self.cell
+            .as_ref()
+            .ok_or_else(|| corrupt("-", None, "internal error: the write transaction is gone"))
     }
 
     pub(crate) fn stats(&self) -> TxStats {
         self.counters.stats()
     }
+
+    /// Runs `f` on the redb transaction, for the internal tables (never a row or index table:
+    /// those are open in the cache).
+    pub(crate) fn txn<R>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<R>) -> Result<R> {
+        self.cell()?.with_dependent(|txn, _| f(txn))
+    }
+
+    fn with_rows<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Handle<WriteRows<'_>>) -> Result<R>,
+    ) -> Result<R> {
+        self.cell()?
+            .with_dependent(|txn, open| f(&open.rows(txn, name)?))
+    }
+
+    fn with_index<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Handle<WriteIndex<'_>>) -> Result<R>,
+    ) -> Result<R> {
+        self.cell()?
+            .with_dependent(|txn, open| f(&open.index(txn, name)?))
+    }
+
+    /// Creates the row or index table `name` if it does not exist yet.
+    pub(crate) fn create_rows(&self, name: &str) -> Result<()> {
+        self.with_rows(name, |_| Ok(()))
+    }
+
+    /// Creates index table `name` if it does not exist yet.
+    pub(crate) fn create_index(&self, name: &str) -> Result<()> {
+        self.with_index(name, |_| Ok(()))
+    }
+
+    /// Deletes index table `name` (closing it first if it is open).
+    pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
+        self.cell()?.with_dependent(|txn, open| {
+            open.forget(name)?;
+            txn.delete_table(index_def(name))?;
+            Ok(())
+        })
+    }
+
+    /// Gives the redb transaction back, its tables closed.
+    fn into_txn(mut self) -> Result<redb::WriteTransaction> {
+        match self.cell.take() {
+            Some(cell) => Ok(cell.into_owner()),
+            None => Err(corrupt(
+                "-",
+                None,
+                "internal error: the write transaction is gone",
+            )),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        self.into_txn()?.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn abort(self) -> Result<()> {
+        self.into_txn()?.abort()?;
+        Ok(())
+    }
+
+    pub(crate) fn set_durability(&mut self, d: redb::Durability) -> Result<()> {
+        let Some(cell) = self.cell.take() else {
+            return Err(corrupt(
+                "-",
+                None,
+                "internal error: the write transaction is gone",
+            ));
+        };
+        let mut txn = cell.into_owner();
+        let result = txn.set_durability(d);
+        self.cell = Some(WriteCell::new(txn, |_| OpenTables::default()));
+        result?;
+        Ok(())
+    }
 }
 
 impl Source for WriteStore {
     fn row_count(&self, table: &str) -> Result<u64> {
-        Ok(self.txn.open_table(row_def(table))?.len()?)
+        self.with_rows(table, |t| Ok(borrow(t, table)?.len()?))
     }
 
     fn with_row<R>(
@@ -413,12 +572,13 @@ impl Source for WriteStore {
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
         self.counters.read();
-        let t = self.txn.open_table(row_def(table))?;
-        let guard = t.get(id)?;
-        match guard {
-            None => Ok(None),
-            Some(g) => f(g.value()).map(Some),
-        }
+        self.with_rows(table, |t| {
+            let t = borrow(t, table)?;
+            match t.get(id)? {
+                None => Ok(None),
+                Some(g) => f(g.value()).map(Some),
+            }
+        })
     }
 
     fn scan_index(
@@ -430,8 +590,9 @@ impl Source for WriteStore {
         f: &mut dyn FnMut(&[u8]) -> Result<bool>,
     ) -> Result<()> {
         self.counters.scan();
-        let t = self.txn.open_table(index_def(index))?;
-        scan_index_table(&t, lo, hi, reverse, f)
+        self.with_index(index, |t| {
+            scan_index_table(&*borrow(t, index)?, lo, hi, reverse, f)
+        })
     }
 
     fn scan_rows(
@@ -442,34 +603,39 @@ impl Source for WriteStore {
         reverse: bool,
         f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let t = self.txn.open_table(row_def(table))?;
-        scan_row_table(&t, lo, hi, reverse, f)
+        self.with_rows(table, |t| {
+            scan_row_table(&*borrow(t, table)?, lo, hi, reverse, f)
+        })
     }
 }
 
 impl Sink for WriteStore {
     fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
-        let mut t = self.txn.open_table(row_def(table))?;
-        t.insert(id, bytes)?;
-        Ok(())
+        self.with_rows(table, |t| {
+            borrow_mut(t, table)?.insert(id, bytes)?;
+            Ok(())
+        })
     }
 
     fn remove_row(&mut self, table: &str, id: u64) -> Result<()> {
-        let mut t = self.txn.open_table(row_def(table))?;
-        t.remove(id)?;
-        Ok(())
+        self.with_rows(table, |t| {
+            borrow_mut(t, table)?.remove(id)?;
+            Ok(())
+        })
     }
 
     fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        let mut t = self.txn.open_table(index_def(index))?;
-        t.insert(key, ())?;
-        Ok(())
+        self.with_index(index, |t| {
+            borrow_mut(t, index)?.insert(key, ())?;
+            Ok(())
+        })
     }
 
     fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        let mut t = self.txn.open_table(index_def(index))?;
-        t.remove(key)?;
-        Ok(())
+        self.with_index(index, |t| {
+            borrow_mut(t, index)?.remove(key)?;
+            Ok(())
+        })
     }
 }
 

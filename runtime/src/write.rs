@@ -194,26 +194,27 @@ impl WriteTx {
             Durability::Immediate => redb::Durability::Immediate,
             Durability::None => redb::Durability::None,
         };
-        self.store.txn.set_durability(d)?;
+        self.store.set_durability(d)?;
         Ok(())
     }
 
     /// Makes every write of the transaction permanent.
     pub fn commit(self) -> Result<()> {
         if !self.next_ids.is_empty() {
-            let mut seq = self.store.txn.open_table(SEQ)?;
-            for (&slot, &next) in &self.next_ids {
-                seq.insert(self.db.tables[slot].schema.name, next - 1)?;
-            }
+            self.store.txn(|txn| {
+                let mut seq = txn.open_table(SEQ)?;
+                for (&slot, &next) in &self.next_ids {
+                    seq.insert(self.db.tables[slot].schema.name, next - 1)?;
+                }
+                Ok(())
+            })?;
         }
-        self.store.txn.commit()?;
-        Ok(())
+        self.store.commit()
     }
 
     /// Discards every write of the transaction (what dropping it does too).
     pub fn abort(self) -> Result<()> {
-        self.store.txn.abort()?;
-        Ok(())
+        self.store.abort()
     }
 
     /// The row with this id, as this transaction sees it (not if soft-deleted).
@@ -301,10 +302,10 @@ impl WriteTx {
         let next = match self.next_ids.get(&slot) {
             Some(&n) => n,
             None => {
-                let seq = self.store.txn.open_table(SEQ)?;
-                let last = seq
-                    .get(self.db.tables[slot].schema.name)?
-                    .map_or(0, |g| g.value());
+                let name = self.db.tables[slot].schema.name;
+                let last = self
+                    .store
+                    .txn(|txn| Ok(txn.open_table(SEQ)?.get(name)?.map_or(0, |g| g.value())))?;
                 last + 1
             }
         };
@@ -315,10 +316,12 @@ impl WriteTx {
     /// A fresh token for a soft delete (shared by every row it reaches).
     fn next_token(&mut self) -> Result<u64> {
         const KEY: &str = "__redorm_delete_tokens";
-        let mut seq = self.store.txn.open_table(SEQ)?;
-        let token = seq.get(KEY)?.map_or(0, |g| g.value()) + 1;
-        seq.insert(KEY, token)?;
-        Ok(token)
+        self.store.txn(|txn| {
+            let mut seq = txn.open_table(SEQ)?;
+            let token = seq.get(KEY)?.map_or(0, |g| g.value()) + 1;
+            seq.insert(KEY, token)?;
+            Ok(token)
+        })
     }
 
     /// Every foreign key of `value` that differs from `old` must point at a live row.
@@ -964,12 +967,12 @@ impl WriteTx {
 
     fn add_job(&mut self, due: i64, table: &str, id: u64, token: u64) -> Result<()> {
         const KEY: &str = "__redorm_jobs";
-        let job_id = {
-            let mut seq = self.store.txn.open_table(SEQ)?;
+        let job_id = self.store.txn(|txn| {
+            let mut seq = txn.open_table(SEQ)?;
             let n = seq.get(KEY)?.map_or(0, |g| g.value()) + 1;
             seq.insert(KEY, n)?;
-            n
-        };
+            Ok(n)
+        })?;
         let key = crate::jobs::job_key(due, job_id);
         let value = crate::jobs::Job {
             table: table.to_string(),
@@ -977,19 +980,19 @@ impl WriteTx {
             token,
         }
         .encode();
-        self.store
-            .txn
-            .open_table(JOBS)?
-            .insert(key.as_slice(), value.as_slice())?;
-        Ok(())
+        self.store.txn(|txn| {
+            txn.open_table(JOBS)?
+                .insert(key.as_slice(), value.as_slice())?;
+            Ok(())
+        })
     }
 
     /// Removes the scheduled deletions of row `id` of `slot`.
     pub(crate) fn cancel_jobs(&mut self, slot: usize, id: u64) -> Result<()> {
         let name = self.db.tables[slot].schema.name;
-        let mut doomed = Vec::new();
-        {
-            let jobs = self.store.txn.open_table(JOBS)?;
+        self.store.txn(|txn| {
+            let mut jobs = txn.open_table(JOBS)?;
+            let mut doomed = Vec::new();
             for entry in jobs.iter()? {
                 let (k, v) = entry?;
                 if let Some(job) = crate::jobs::Job::decode(v.value())
@@ -999,14 +1002,11 @@ impl WriteTx {
                     doomed.push(k.value().to_vec());
                 }
             }
-        }
-        if !doomed.is_empty() {
-            let mut jobs = self.store.txn.open_table(JOBS)?;
             for k in doomed {
                 jobs.remove(k.as_slice())?;
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Runs up to `budget` steps of the purge of row `id` (children first, the row last).
@@ -1147,8 +1147,8 @@ pub(crate) fn build_index<T: Table>(
     let index = &info.schema.indexes[pos];
     let table_name = &info.index_tables[pos];
     // Start from an empty table: an index whose definition changed is rebuilt in full.
-    store.txn.delete_table(storage::index_def(table_name))?;
-    store.txn.open_table(storage::index_def(table_name))?;
+    store.drop_index(table_name)?;
+    store.create_index(table_name)?;
     let mut rows: Vec<(u64, IndexKey, String)> = Vec::new();
     store.scan_rows(
         T::NAME,

@@ -387,6 +387,7 @@ fn db_is_clone_send_sync_static_and_shared_across_threads() {
     // A read snapshot can move to another thread (e.g. into spawn_blocking).
     fn assert_send<T: Send>() {}
     assert_send::<redorm::ReadTx>();
+    assert_send::<redorm::WriteTx>();
     let db = mem_db();
     let handles: Vec<_> = (0..4)
         .map(|t| {
