@@ -206,8 +206,8 @@ type IndexTable = ReadOnlyTable<&'static [u8], ()>;
 pub(crate) struct ReadStore {
     txn: redb::ReadTransaction,
     counters: Counters,
-    rows: RefCell<Vec<(String, Option<Arc<RowTable>>)>>,
-    indexes: RefCell<Vec<(String, Option<Arc<IndexTable>>)>>,
+    rows: ReadCache<RowTable>,
+    indexes: ReadCache<IndexTable>,
 }
 
 impl ReadStore {
@@ -247,8 +247,11 @@ impl ReadStore {
 
 /// The cached handle of table `name`, opening it on first use (`None`: no such table yet).
 /// The handle is shared out of the cache so `f` may use the store again (no borrow is held).
+/// Tables a read transaction opened (`None`: the table does not exist in this snapshot).
+type ReadCache<T> = RefCell<Vec<(String, Option<Arc<T>>)>>;
+
 fn cached<T>(
-    cache: &RefCell<Vec<(String, Option<Arc<T>>)>>,
+    cache: &ReadCache<T>,
     name: &str,
     open: impl FnOnce(&str) -> std::result::Result<T, redb::TableError>,
 ) -> Result<Option<Arc<T>>> {
