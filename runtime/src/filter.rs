@@ -333,6 +333,60 @@ impl Expr {
         })
     }
 
+    /// Feeds the expression's structure and values to `h` (for binding cursors to their
+    /// query without formatting it).
+    pub(crate) fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        let bytes = |h: &mut dyn std::hash::Hasher, b: &[u8]| {
+            h.write_usize(b.len());
+            h.write(b);
+        };
+        match self {
+            Expr::Pred { column, pred, .. } => {
+                h.write_u8(1);
+                h.write_usize(*column);
+                match pred {
+                    Pred::Cmp(op, v) => {
+                        h.write_u8(10 + *op as u8);
+                        bytes(h, &v.key);
+                    }
+                    Pred::Between(lo, hi) => {
+                        h.write_u8(20);
+                        bytes(h, &lo.key);
+                        bytes(h, &hi.key);
+                    }
+                    Pred::In(vs) | Pred::NotIn(vs) => {
+                        h.write_u8(if matches!(pred, Pred::In(_)) { 21 } else { 22 });
+                        h.write_usize(vs.len());
+                        for v in vs {
+                            bytes(h, &v.key);
+                        }
+                    }
+                    Pred::IsNull => h.write_u8(23),
+                    Pred::IsNotNull => h.write_u8(24),
+                    Pred::Str { op, pattern, .. } => {
+                        h.write_u8(30 + *op as u8);
+                        bytes(h, pattern.as_bytes());
+                    }
+                }
+            }
+            Expr::And(parts) | Expr::Or(parts) => {
+                h.write_u8(if matches!(self, Expr::And(_)) { 2 } else { 3 });
+                h.write_usize(parts.len());
+                for p in parts {
+                    p.hash_into(h);
+                }
+            }
+            Expr::Not(inner) => {
+                h.write_u8(4);
+                inner.hash_into(h);
+            }
+            Expr::Invalid(why) => {
+                h.write_u8(5);
+                bytes(h, why.as_bytes());
+            }
+        }
+    }
+
     /// The first invalid part, if any.
     pub(crate) fn invalid(&self) -> Option<&str> {
         match self {

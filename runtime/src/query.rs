@@ -38,7 +38,7 @@ use std::ops::Bound;
 
 use crate::db::{DbInner, TableInfo};
 use crate::error::{Error, Result};
-use crate::filter::{Expr, Filter, KeyValue, Pred, StrOp};
+use crate::filter::{Expr, Filter, Pred, StrOp};
 use crate::relation::{Load, LoadCx};
 use crate::schema::{Col, Index, Table};
 use crate::storage::{self, Source};
@@ -523,7 +523,10 @@ impl<'tx, T: Table> Query<'tx, T> {
     fn fingerprint(&self) -> u64 {
         let mut h = Fnv::new(0);
         h.write(T::NAME.as_bytes());
-        h.write(self.filter_text().as_bytes());
+        match &self.filter {
+            None => h.write_u8(0),
+            Some(f) => f.hash_into(&mut h),
+        }
         for o in &self.order {
             h.write(&(o.column as u64).to_le_bytes());
             h.write(&[u8::from(o.desc)]);
@@ -711,26 +714,44 @@ impl Position {
 struct ColRange {
     lo: Option<(Vec<u8>, bool)>,
     hi: Option<(Vec<u8>, bool)>,
-    shown: Vec<String>,
+    /// The filter parts that made the range, for explain.
+    parts: Vec<usize>,
 }
 
 impl ColRange {
-    fn tighten_lo(&mut self, key: Vec<u8>, inclusive: bool) {
+    fn tighten_lo(&mut self, key: &[u8], inclusive: bool) {
         let replace = match &self.lo {
             None => true,
-            Some((k, inc)) => key > *k || (key == *k && *inc && !inclusive),
+            Some((k, inc)) => key > k.as_slice() || (key == k.as_slice() && *inc && !inclusive),
         };
         if replace {
-            self.lo = Some((key, inclusive));
+            self.lo = Some((key.to_vec(), inclusive));
         }
     }
-    fn tighten_hi(&mut self, key: Vec<u8>, inclusive: bool) {
+    fn tighten_hi(&mut self, key: &[u8], inclusive: bool) {
         let replace = match &self.hi {
             None => true,
-            Some((k, inc)) => key < *k || (key == *k && *inc && !inclusive),
+            Some((k, inc)) => key < k.as_slice() || (key == k.as_slice() && *inc && !inclusive),
         };
         if replace {
-            self.hi = Some((key, inclusive));
+            self.hi = Some((key.to_vec(), inclusive));
+        }
+    }
+
+    fn apply(&mut self, bound: &Bounds<'_>) {
+        match bound {
+            Bounds::Lo(k, inc) => self.tighten_lo(k, *inc),
+            Bounds::Hi(k, inc) => self.tighten_hi(k, *inc),
+            Bounds::Between(lo, hi) => {
+                self.tighten_lo(lo, true);
+                self.tighten_hi(hi, true);
+            }
+            Bounds::Prefix(p) => {
+                self.tighten_lo(p, true);
+                if let Some(up) = storage::prefix_upper_bound(p) {
+                    self.tighten_hi(&up, false);
+                }
+            }
         }
     }
 }
@@ -751,8 +772,10 @@ enum Access {
 #[derive(Debug, Clone)]
 struct Plan {
     access: Access,
-    /// Pinned parts, for explain.
-    pinned: Vec<String>,
+    /// The filter's top-level `AND` parts (for explain).
+    parts: Vec<Expr>,
+    /// The parts pinning the index's leading columns (indexes into `parts`).
+    pinned: Vec<usize>,
     /// Filter parts checked on each row (`None`: every part is served by the access path).
     residual: Option<Expr>,
     /// Order served by the access path: scan direction.
@@ -766,66 +789,52 @@ struct Plan {
     vis: Visibility,
 }
 
-/// How a conjunct can help an index.
-enum Use {
-    /// Pins the column to these key values.
-    Pin(Vec<KeyValue>),
-    /// Bounds the column; `exact` when the bound alone decides the part (a `like` with
-    /// wildcards after its literal prefix is only narrowed by it, and still checked per row).
-    Range(Box<dyn Fn(&mut ColRange)>, bool),
+/// A bound a filter part puts on one column's key.
+enum Bounds<'e> {
+    Lo(&'e [u8], bool),
+    Hi(&'e [u8], bool),
+    Between(&'e [u8], &'e [u8]),
+    /// Every key starting with these bytes.
+    Prefix(&'e [u8]),
 }
 
-fn classify(e: &Expr) -> Option<(usize, Use)> {
+/// How a conjunct can help an index.
+enum Use<'e> {
+    /// Pins the column to these key values.
+    Pin(Vec<&'e [u8]>),
+    /// Bounds the column; `exact` when the bound alone decides the part (a `like` with
+    /// wildcards after its literal prefix is only narrowed by it, and still checked per row).
+    Range(Bounds<'e>, bool),
+}
+
+/// The key of `None`, for `is_null` pins.
+const NULL_KEY: &[u8] = &[0];
+
+fn classify(e: &Expr) -> Option<(usize, Use<'_>)> {
+    use crate::filter::CmpOp;
     match e {
-        Expr::Pred { column, pred, name } => {
+        Expr::Pred { column, pred, .. } => {
             let column = *column;
-            let name = *name;
             match pred {
-                Pred::Cmp(crate::filter::CmpOp::Eq, v) => Some((column, Use::Pin(vec![v.clone()]))),
-                Pred::In(vs) => Some((column, Use::Pin(vs.clone()))),
-                Pred::IsNull => Some((
+                Pred::Cmp(CmpOp::Eq, v) => Some((column, Use::Pin(vec![v.key.as_slice()]))),
+                Pred::In(vs) => Some((
                     column,
-                    Use::Pin(vec![KeyValue {
-                        key: vec![0],
-                        shown: "None".to_string(),
-                    }]),
+                    Use::Pin(vs.iter().map(|v| v.key.as_slice()).collect()),
                 )),
+                Pred::IsNull => Some((column, Use::Pin(vec![NULL_KEY]))),
+                Pred::Cmp(CmpOp::Ne, _) => None,
                 Pred::Cmp(op, v) => {
-                    let (k, shown) = (v.key.clone(), format!("{name} {} {}", symbol(*op), v.shown));
-                    let op = *op;
-                    Some((
-                        column,
-                        Use::Range(
-                            Box::new(move |r: &mut ColRange| {
-                                use crate::filter::CmpOp::*;
-                                match op {
-                                    Gt => r.tighten_lo(k.clone(), false),
-                                    Gte => r.tighten_lo(k.clone(), true),
-                                    Lt => r.tighten_hi(k.clone(), false),
-                                    Lte => r.tighten_hi(k.clone(), true),
-                                    Eq | Ne => {}
-                                }
-                                r.shown.push(shown.clone());
-                            }),
-                            true,
-                        ),
-                    ))
-                    .filter(|_| !matches!(op, crate::filter::CmpOp::Ne))
+                    let k = v.key.as_slice();
+                    let bound = match op {
+                        CmpOp::Gt => Bounds::Lo(k, false),
+                        CmpOp::Gte => Bounds::Lo(k, true),
+                        CmpOp::Lt => Bounds::Hi(k, false),
+                        _ => Bounds::Hi(k, true),
+                    };
+                    Some((column, Use::Range(bound, true)))
                 }
                 Pred::Between(lo, hi) => {
-                    let (lo, hi) = (lo.clone(), hi.clone());
-                    let shown = format!("{name} BETWEEN {} AND {}", lo.shown, hi.shown);
-                    Some((
-                        column,
-                        Use::Range(
-                            Box::new(move |r: &mut ColRange| {
-                                r.tighten_lo(lo.key.clone(), true);
-                                r.tighten_hi(hi.key.clone(), true);
-                                r.shown.push(shown.clone());
-                            }),
-                            true,
-                        ),
-                    ))
+                    Some((column, Use::Range(Bounds::Between(&lo.key, &hi.key), true)))
                 }
                 Pred::Str {
                     op: op @ (StrOp::StartsWith | StrOp::Like),
@@ -835,39 +844,14 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                 } => {
                     // The key prefix of a string column always ends an escaped run: a prefix
                     // range [p, succ(p)) holds exactly the values starting with the literal.
-                    let literal_empty = match op {
-                        StrOp::Like => pattern.starts_with(['%', '_']),
-                        _ => false,
-                    };
-                    if literal_empty {
+                    if *op == StrOp::Like && pattern.starts_with(['%', '_']) {
                         return None;
                     }
                     // `like` is decided by the range alone only for "literal%".
                     let exact = *op == StrOp::StartsWith
                         || (pattern.ends_with('%')
                             && !pattern[..pattern.len() - 1].contains(['%', '_']));
-                    let p = prefix_key.clone();
-                    let shown = format!(
-                        "{name} {} {pattern:?}",
-                        if *op == StrOp::Like {
-                            "like"
-                        } else {
-                            "starts_with"
-                        }
-                    );
-                    Some((
-                        column,
-                        Use::Range(
-                            Box::new(move |r: &mut ColRange| {
-                                r.tighten_lo(p.clone(), true);
-                                if let Some(up) = storage::prefix_upper_bound(&p) {
-                                    r.tighten_hi(up, false);
-                                }
-                                r.shown.push(shown.clone());
-                            }),
-                            exact,
-                        ),
-                    ))
+                    Some((column, Use::Range(Bounds::Prefix(prefix_key), exact)))
                 }
                 _ => None,
             }
@@ -875,7 +859,7 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
         // A same-column OR of equalities is a multi-value pin.
         Expr::Or(parts) => {
             let mut column = None;
-            let mut values: Vec<KeyValue> = Vec::new();
+            let mut values: Vec<&[u8]> = Vec::new();
             for p in parts {
                 match classify(p)? {
                     (c, Use::Pin(vs)) if column.is_none_or(|x| x == c) => {
@@ -885,23 +869,11 @@ fn classify(e: &Expr) -> Option<(usize, Use)> {
                     _ => return None,
                 }
             }
-            values.sort_by(|a, b| a.key.cmp(&b.key));
-            values.dedup_by(|a, b| a.key == b.key);
+            values.sort_unstable();
+            values.dedup();
             Some((column?, Use::Pin(values)))
         }
         _ => None,
-    }
-}
-
-fn symbol(op: crate::filter::CmpOp) -> &'static str {
-    use crate::filter::CmpOp::*;
-    match op {
-        Eq => "=",
-        Ne => "!=",
-        Gt => ">",
-        Gte => ">=",
-        Lt => "<",
-        Lte => "<=",
     }
 }
 
@@ -911,7 +883,7 @@ struct Candidate {
     index: usize,
     pinned_cols: usize,
     probes: Vec<Vec<u8>>,
-    pinned_text: Vec<String>,
+    pinned: Vec<usize>,
     range: Option<ColRange>,
     consumed: Vec<usize>,
     order_served: Option<bool>,
@@ -933,7 +905,7 @@ fn plan(
     using: Option<usize>,
 ) -> Plan {
     let parts = conjuncts(filter);
-    let uses: Vec<Option<(usize, Use)>> = parts.iter().map(classify).collect();
+    let uses: Vec<Option<(usize, Use<'_>)>> = parts.iter().map(classify).collect();
     let mut best: Option<Candidate> = None;
     for (pos, index) in info.schema.indexes.iter().enumerate() {
         if using.is_some_and(|u| u != pos) {
@@ -941,7 +913,7 @@ fn plan(
         }
         let mut probes: Vec<Vec<u8>> = vec![Vec::new()];
         let mut consumed = Vec::new();
-        let mut pinned_text = Vec::new();
+        let mut pinned = Vec::new();
         let mut single_valued = Vec::new();
         let mut pinned_cols = 0;
         for &col in &index.columns {
@@ -963,7 +935,7 @@ fn plan(
                 .flat_map(|p| {
                     values.iter().map(move |v| {
                         let mut k = p.clone();
-                        k.extend_from_slice(&v.key);
+                        k.extend_from_slice(v);
                         k
                     })
                 })
@@ -972,7 +944,7 @@ fn plan(
                 single_valued.push(col);
             }
             consumed.push(part);
-            pinned_text.push(parts[part].to_string());
+            pinned.push(part);
             pinned_cols += 1;
         }
         let mut range = None;
@@ -980,10 +952,11 @@ fn plan(
             let mut r = ColRange::default();
             let mut any = false;
             for (i, u) in uses.iter().enumerate() {
-                if let Some((c, Use::Range(apply, exact))) = u
+                if let Some((c, Use::Range(bound, exact))) = u
                     && *c == next
                 {
-                    apply(&mut r);
+                    r.apply(bound);
+                    r.parts.push(i);
                     if *exact {
                         consumed.push(i);
                     }
@@ -1015,7 +988,7 @@ fn plan(
             index: pos,
             pinned_cols,
             probes,
-            pinned_text,
+            pinned,
             range,
             consumed,
             order_served,
@@ -1069,14 +1042,16 @@ fn plan(
             let reverse = c.order_served.unwrap_or(false);
             let merge = c.probes.len() > 1 && !order.is_empty() && order_ok;
             let _ = &c.single_valued;
+            drop(uses);
             Plan {
+                parts,
                 full_scan: !narrows && (residual.is_some() || !order_ok),
                 access: Access::Index {
                     index: c.index,
                     probes: c.probes,
                     range: c.range.unwrap_or_default(),
                 },
-                pinned: c.pinned_text,
+                pinned: c.pinned,
                 residual,
                 reverse,
                 merge,
@@ -1086,7 +1061,9 @@ fn plan(
         }
         None => {
             let residual = residual_of(&[]);
+            drop(uses);
             Plan {
+                parts,
                 full_scan: residual.is_some() || !order.is_empty(),
                 access: Access::Rows,
                 pinned: Vec::new(),
@@ -1116,14 +1093,20 @@ impl Plan {
             } => {
                 let name = info.schema.indexes[*index].name;
                 let n = probes.len();
+                let show = |ids: &[usize], sep: &str| {
+                    ids.iter()
+                        .map(|&i| self.parts[i].to_string())
+                        .collect::<Vec<_>>()
+                        .join(sep)
+                };
                 out.push_str(&format!(
                     "access: index {name} ({n} probe{}{}{})",
                     if n == 1 { "" } else { "s" },
                     if self.pinned.is_empty() { "" } else { ": " },
-                    self.pinned.join(", ")
+                    show(&self.pinned, ", ")
                 ));
-                if !range.shown.is_empty() {
-                    out.push_str(&format!(", range {}", range.shown.join(" AND ")));
+                if !range.parts.is_empty() {
+                    out.push_str(&format!(", range {}", show(&range.parts, " AND ")));
                 }
                 out.push('\n');
             }
