@@ -70,12 +70,26 @@ impl StrOp {
     }
 }
 
-/// A value as an index key plus its printable form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value as an index key, plus the value itself for printing (formatted only when shown).
+#[derive(Clone)]
 pub(crate) struct KeyValue {
     pub(crate) key: Vec<u8>,
-    pub(crate) shown: String,
+    value: Arc<dyn fmt::Debug + Send + Sync>,
 }
+
+impl fmt::Debug for KeyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl PartialEq for KeyValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for KeyValue {}
 
 impl KeyValue {
     fn of<C: Column>(value: C) -> Result<Self, String> {
@@ -83,7 +97,7 @@ impl KeyValue {
         value.encode_key(&mut key).map_err(|e| e.detail)?;
         Ok(KeyValue {
             key,
-            shown: format!("{value:?}"),
+            value: Arc::new(value),
         })
     }
 }
@@ -220,7 +234,7 @@ impl<T> std::ops::Not for Filter<T> {
 }
 
 fn show_list(values: &[KeyValue]) -> String {
-    let parts: Vec<&str> = values.iter().map(|v| v.shown.as_str()).collect();
+    let parts: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
     format!("[{}]", parts.join(", "))
 }
 
@@ -234,8 +248,8 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Pred { name, pred, .. } => match pred {
-                Pred::Cmp(op, v) => write!(f, "{name} {} {}", op.symbol(), v.shown),
-                Pred::Between(lo, hi) => write!(f, "{name} BETWEEN {} AND {}", lo.shown, hi.shown),
+                Pred::Cmp(op, v) => write!(f, "{name} {} {v:?}", op.symbol()),
+                Pred::Between(lo, hi) => write!(f, "{name} BETWEEN {lo:?} AND {hi:?}"),
                 Pred::In(vs) => write!(f, "{name} IN {}", show_list(vs)),
                 Pred::NotIn(vs) => write!(f, "{name} NOT IN {}", show_list(vs)),
                 Pred::IsNull => write!(f, "{name} IS NULL"),

@@ -323,7 +323,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         }
         let mut exec = self.exec(None)?;
         let mut skip = self.offset;
-        while let Some((doc, _)) = exec.next()? {
+        while let Some(doc) = exec.next()? {
             if skip > 0 {
                 skip -= 1;
                 continue;
@@ -344,7 +344,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         }
         let mut exec = self.exec(None)?;
         let mut skip = self.offset;
-        while let Some((doc, _)) = exec.next()? {
+        while let Some(doc) = exec.next()? {
             if skip == 0 {
                 let mut one = [doc];
                 self.load_withs(&mut one)?;
@@ -500,9 +500,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         let mut last = None;
         while items.len() < n {
             match exec.next()? {
-                Some((doc, pos)) => {
+                Some(doc) => {
                     items.push(doc);
-                    last = Some(pos);
+                    last = exec.position();
                 }
                 None => break,
             }
@@ -1287,8 +1287,22 @@ enum Source2<T> {
     Sorted(VecDeque<(Vec<u8>, Doc<T>)>),
 }
 
-/// Runs a plan, yielding matching rows with their positions.
+/// The row [`Exec::next`] returned last, as much as a cursor needs.
+enum Last {
+    None,
+    /// Read from the table: its id.
+    Id(u64),
+    /// Read from an index (or a sort): the key, whose part after `prefix_len` is the position.
+    Key {
+        probe: u32,
+        key: Vec<u8>,
+        prefix_len: usize,
+    },
+}
+
+/// Runs a plan, yielding matching rows.
 pub(crate) struct Exec<'tx, T> {
+    last: Last,
     tx: TxRef<'tx>,
     info: &'tx TableInfo,
     plan: Plan,
@@ -1395,6 +1409,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             }
         };
         let mut exec = Exec {
+            last: Last::None,
             tx,
             info,
             plan,
@@ -1546,15 +1561,39 @@ impl<'tx, T: Table> Exec<'tx, T> {
         Ok(())
     }
 
-    /// The next matching row and its position.
-    pub(crate) fn next(&mut self) -> Result<Option<(Doc<T>, Position)>> {
+    /// Where the row last returned by [`next`](Exec::next) stands, for a cursor.
+    pub(crate) fn position(&self) -> Option<Position> {
+        match &self.last {
+            Last::None => None,
+            Last::Id(id) => Some(Position {
+                probe: 0,
+                key: id.to_be_bytes().to_vec(),
+            }),
+            Last::Key {
+                probe,
+                key,
+                prefix_len,
+            } => Some(Position {
+                probe: *probe,
+                key: key.get(*prefix_len..).unwrap_or_default().to_vec(),
+            }),
+        }
+    }
+
+    /// The next matching row.
+    pub(crate) fn next(&mut self) -> Result<Option<Doc<T>>> {
         loop {
-            let (id, pos) = match &mut self.source {
+            let id = match &mut self.source {
                 // Rows were read and filtered while sorting.
                 Source2::Sorted(rows) => {
-                    return Ok(rows
-                        .pop_front()
-                        .map(|(key, doc)| (doc, Position { probe: 0, key })));
+                    return Ok(rows.pop_front().map(|(key, doc)| {
+                        self.last = Last::Key {
+                            probe: 0,
+                            key,
+                            prefix_len: 0,
+                        };
+                        doc
+                    }));
                 }
                 Source2::Rows {
                     next,
@@ -1586,12 +1625,9 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let Some(doc) = buf.pop_front() else {
                         return Ok(None);
                     };
-                    let pos = Position {
-                        probe: 0,
-                        key: doc.id.get().to_be_bytes().to_vec(),
-                    };
+                    self.last = Last::Id(doc.id.get());
                     if let Some(doc) = self.admit(doc)? {
-                        return Ok(Some((doc, pos)));
+                        return Ok(Some(doc));
                     }
                     continue;
                 }
@@ -1653,18 +1689,16 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     } else {
                         i
                     };
-                    let suffix = key[s.prefix_len..].to_vec();
-                    (
-                        id,
-                        Position {
-                            probe: u32::try_from(probe).unwrap_or(u32::MAX),
-                            key: suffix,
-                        },
-                    )
+                    self.last = Last::Key {
+                        probe: u32::try_from(probe).unwrap_or(u32::MAX),
+                        key,
+                        prefix_len: s.prefix_len,
+                    };
+                    id
                 }
             };
             if let Some(doc) = self.load(id)? {
-                return Ok(Some((doc, pos)));
+                return Ok(Some(doc));
             }
         }
     }
@@ -1744,7 +1778,7 @@ impl<T: Table> Iterator for QueryIter<'_, T> {
                     self.exec = None;
                     return None;
                 }
-                Ok(Some((doc, _))) => {
+                Ok(Some(doc)) => {
                     if self.skip > 0 {
                         self.skip -= 1;
                         continue;
