@@ -288,6 +288,72 @@ impl Source for TxRef<'_> {
     }
 }
 
+/// The read methods of both transaction kinds (`ReadTx` and `WriteTx`, whose `store` is a
+/// `ReadStore` or a `WriteStore`): one text, so the two cannot drift apart.
+macro_rules! read_methods {
+    ($kind:ident) => {
+        /// The row with this id, if it exists and is not soft-deleted.
+        pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
+            let info = self.db.info::<T>()?;
+            $crate::tx::read_doc(&self.store, info, id.get(), $crate::tx::Visibility::Live)
+        }
+
+        /// The row with this id, soft-deleted or not ([`Doc::deleted_at`] tells).
+        pub fn get_including_deleted<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
+            let info = self.db.info::<T>()?;
+            $crate::tx::read_doc(&self.store, info, id.get(), $crate::tx::Visibility::All)
+        }
+
+        /// The row whose unique index key equals `key` (a value for a one-column index, a
+        /// tuple for a compound one).
+        ///
+        /// If the key contains `None` and the index does not say `nulls_not_distinct`, several
+        /// rows may hold it; the one with the smallest id is returned.
+        pub fn get_by<T: Table, K>(
+            &self,
+            index: UniqueIndex<T, K>,
+            key: impl KeyArg<K>,
+        ) -> Result<Option<Doc<T>>> {
+            $crate::tx::get_by(&self.db, &self.store, index, key)
+        }
+
+        /// Starts a query on table `T`; see [`Query`]. In a write transaction it sees the
+        /// transaction's own writes.
+        pub fn query<T: Table>(&self) -> Query<'_, T> {
+            Query::new($crate::tx::TxRef::$kind(&self.store), &self.db)
+        }
+
+        /// The rows with these ids, in the same order; `None` for an id with no (live) row.
+        pub fn get_many<T: Table>(
+            &self,
+            ids: impl IntoIterator<Item = Id<T>>,
+        ) -> Result<Vec<Option<Doc<T>>>> {
+            $crate::tx::get_many(&self.db, &self.store, ids)
+        }
+
+        /// Loads one relation of one row (lazy loading): `Vec<Doc<C>>` for a `many` relation,
+        /// `Option<Doc<C>>` for a `one` relation. The relation's per-parent filter, order,
+        /// limit and nested `with` apply.
+        ///
+        /// A required `belongs_to` whose target is missing is
+        /// [`Error::DanglingReference`](crate::Error::DanglingReference).
+        pub fn load<P: Table, C: Table + Clone, K: Cardinality>(
+            &self,
+            doc: &Doc<P>,
+            rel: Relation<P, C, K>,
+        ) -> Result<K::Stored<C>> {
+            $crate::tx::load($crate::tx::TxRef::$kind(&self.store), &self.db, doc, rel)
+        }
+
+        /// Storage operations this transaction has made so far (for tests and tuning:
+        /// relation loading reads one index probe per distinct key per level).
+        pub fn stats(&self) -> TxStats {
+            self.store.stats()
+        }
+    };
+}
+pub(crate) use read_methods;
+
 /// A read transaction: a consistent snapshot. Begin one with [`Db::read`](crate::Db::read).
 ///
 /// ```
@@ -323,65 +389,7 @@ impl ReadTx {
         }
     }
 
-    /// The row with this id, if it exists and is not soft-deleted.
-    pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(
-            &self.store,
-            self.db.info::<T>()?,
-            id.get(),
-            Visibility::Live,
-        )
-    }
-
-    /// The row with this id, soft-deleted or not ([`Doc::deleted_at`] tells).
-    pub fn get_including_deleted<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(&self.store, self.db.info::<T>()?, id.get(), Visibility::All)
-    }
-
-    /// The row whose unique index key equals `key` (a value for a one-column index, a tuple
-    /// for a compound one).
-    ///
-    /// If the key contains `None` and the index does not say `nulls_not_distinct`, several
-    /// rows may hold it; the one with the smallest id is returned.
-    pub fn get_by<T: Table, K>(
-        &self,
-        index: UniqueIndex<T, K>,
-        key: impl KeyArg<K>,
-    ) -> Result<Option<Doc<T>>> {
-        get_by(&self.db, &self.store, index, key)
-    }
-
-    /// Starts a query on table `T`; see [`Query`].
-    pub fn query<T: Table>(&self) -> Query<'_, T> {
-        Query::new(TxRef::Read(&self.store), &self.db)
-    }
-
-    /// The rows with these ids, in the same order; `None` for an id with no (live) row.
-    pub fn get_many<T: Table>(
-        &self,
-        ids: impl IntoIterator<Item = Id<T>>,
-    ) -> Result<Vec<Option<Doc<T>>>> {
-        get_many(&self.db, &self.store, ids)
-    }
-
-    /// Loads one relation of one row (lazy loading): `Vec<Doc<C>>` for a `many` relation,
-    /// `Option<Doc<C>>` for a `one` relation. The relation's per-parent filter, order, limit
-    /// and nested `with` apply.
-    ///
-    /// A required `belongs_to` whose target is missing is [`Error::DanglingReference`].
-    pub fn load<P: Table, C: Table + Clone, K: Cardinality>(
-        &self,
-        doc: &Doc<P>,
-        rel: Relation<P, C, K>,
-    ) -> Result<K::Stored<C>> {
-        load(TxRef::Read(&self.store), &self.db, doc, rel)
-    }
-
-    /// Storage operations this transaction has made so far (for tests and tuning: relation
-    /// loading reads one index probe per distinct key per level).
-    pub fn stats(&self) -> TxStats {
-        self.store.stats()
-    }
+    read_methods!(Read);
 }
 
 pub(crate) fn get_many<T: Table, S: Source>(

@@ -18,7 +18,7 @@ use crate::query::Query;
 use crate::relation::{Cardinality, Relation};
 use crate::schema::{DeleteMode, OnDelete, OnSoftDelete, Table, UniqueIndex};
 use crate::storage::{self, JOBS, RowHeader, SEQ, Sink, Source, TxStats, WriteStore};
-use crate::tx::{Doc, Durability, TxRef, Visibility, decode_doc, get_by, get_many, load, read_doc};
+use crate::tx::{Doc, Durability, decode_doc, read_methods};
 
 /// The key (without the id suffix) a row has in one index, and whether it takes part in the
 /// uniqueness check.
@@ -217,56 +217,7 @@ impl WriteTx {
         self.store.abort()
     }
 
-    /// The row with this id, as this transaction sees it (not if soft-deleted).
-    pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(
-            &self.store,
-            self.db.info::<T>()?,
-            id.get(),
-            Visibility::Live,
-        )
-    }
-
-    /// The row with this id, soft-deleted or not.
-    pub fn get_including_deleted<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-        read_doc(&self.store, self.db.info::<T>()?, id.get(), Visibility::All)
-    }
-
-    /// The row whose unique index key equals `key`; see [`ReadTx::get_by`](crate::ReadTx::get_by).
-    pub fn get_by<T: Table, K>(
-        &self,
-        index: UniqueIndex<T, K>,
-        key: impl KeyArg<K>,
-    ) -> Result<Option<Doc<T>>> {
-        get_by(&self.db, &self.store, index, key)
-    }
-
-    /// Starts a query on table `T` that sees this transaction's writes; see [`Query`].
-    pub fn query<T: Table>(&self) -> Query<'_, T> {
-        Query::new(TxRef::Write(&self.store), &self.db)
-    }
-
-    /// The rows with these ids, in the same order; see [`ReadTx::get_many`](crate::ReadTx::get_many).
-    pub fn get_many<T: Table>(
-        &self,
-        ids: impl IntoIterator<Item = Id<T>>,
-    ) -> Result<Vec<Option<Doc<T>>>> {
-        get_many(&self.db, &self.store, ids)
-    }
-
-    /// Loads one relation of one row; see [`ReadTx::load`](crate::ReadTx::load).
-    pub fn load<P: Table, C: Table + Clone, K: Cardinality>(
-        &self,
-        doc: &Doc<P>,
-        rel: Relation<P, C, K>,
-    ) -> Result<K::Stored<C>> {
-        load(TxRef::Write(&self.store), &self.db, doc, rel)
-    }
-
-    /// Storage operations this transaction has made so far.
-    pub fn stats(&self) -> TxStats {
-        self.store.stats()
-    }
+    read_methods!(Write);
 
     /// Runs `f` with hooks switched off: its writes run no hook (for migrations, repairs and
     /// system work).
@@ -1051,25 +1002,32 @@ impl<T> fmt::Debug for DeleteMany<'_, T> {
     }
 }
 
+/// The selection methods shared by [`DeleteMany`] and [`Update`].
+macro_rules! selection_methods {
+    ($what:literal) => {
+        /// Selects the rows (several calls combine with `AND`).
+        pub fn filter(mut self, filter: Filter<T>) -> Self {
+            self.filter = Some(match self.filter.take() {
+                None => filter,
+                Some(prev) => prev.and(filter),
+            });
+            self
+        }
+        #[doc = concat!("Selects every row: without a filter, `", $what, "` refuses unless this is said.")]
+        pub fn all(mut self) -> Self {
+            self.all = true;
+            self
+        }
+        /// Allows a filter no index serves (see strict mode on [`Query`]).
+        pub fn allow_full_scan(mut self) -> Self {
+            self.allow_full_scan = true;
+            self
+        }
+    };
+}
+
 impl<T: Table> DeleteMany<'_, T> {
-    /// Selects the rows to delete (several calls combine with `AND`).
-    pub fn filter(mut self, filter: Filter<T>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            None => filter,
-            Some(prev) => prev.and(filter),
-        });
-        self
-    }
-    /// Deletes every row: without a filter, `execute` refuses unless this is said.
-    pub fn all(mut self) -> Self {
-        self.all = true;
-        self
-    }
-    /// Allows a filter no index serves (see strict mode on [`Query`]).
-    pub fn allow_full_scan(mut self) -> Self {
-        self.allow_full_scan = true;
-        self
-    }
+    selection_methods!("execute");
     /// Deletes each selected row as [`WriteTx::delete`] would; returns how many were selected.
     /// A row already removed by an earlier row's cascade is skipped.
     pub fn execute(self) -> Result<usize> {
@@ -1106,24 +1064,7 @@ impl<T> fmt::Debug for Update<'_, T> {
 }
 
 impl<T: Table> Update<'_, T> {
-    /// Selects the rows to change (several calls combine with `AND`).
-    pub fn filter(mut self, filter: Filter<T>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            None => filter,
-            Some(prev) => prev.and(filter),
-        });
-        self
-    }
-    /// Changes every row: without a filter, `set` refuses unless this is said.
-    pub fn all(mut self) -> Self {
-        self.all = true;
-        self
-    }
-    /// Allows a filter no index serves.
-    pub fn allow_full_scan(mut self) -> Self {
-        self.allow_full_scan = true;
-        self
-    }
+    selection_methods!("set");
     /// Applies `f` to each selected row as [`WriteTx::patch`] would; returns how many.
     pub fn set(self, f: impl Fn(&mut T)) -> Result<usize> {
         let ids = self
