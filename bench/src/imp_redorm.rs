@@ -53,7 +53,7 @@ pub struct Comment {
 /// How the 3-level load runs in this build.
 pub fn three_level_path() -> &'static str {
     if cfg!(feature = "relations") {
-        "tx.load(&user, User::posts().with(Post::comments())) per user (relations feature)"
+        "tx.get_many(ids) then tx.load_into(&mut users, User::posts().with(Post::comments())), batched (relations feature)"
     } else {
         "FALLBACK: plain index queries per level (built without the `relations` feature)"
     }
@@ -238,13 +238,15 @@ impl Imp for Redorm {
     #[cfg(feature = "relations")]
     fn three_level(&mut self, w: &Workload) -> Res<u64> {
         let tx = self.db.read()?;
-        let rel = User::posts().with(Post::comments());
+        let ids = w.three_level.iter().map(|&raw| self.user(raw));
+        let mut users: Vec<Doc<User>> = tx.get_many(ids)?.into_iter().flatten().collect();
+        assert_eq!(users.len(), w.three_level.len(), "every user exists");
+        // Both levels below load in one batch for all the users.
+        tx.load_into(&mut users, User::posts().with(Post::comments()))?;
         let mut sum = 0u64;
-        for &raw in &w.three_level {
-            let user = tx.get(self.user(raw))?.expect("user exists");
+        for user in &users {
             sum = row_sum(sum, user.id.get(), user.name.len());
-            let posts = tx.load(&user, rel.clone())?;
-            for p in &posts {
+            for p in user.get(User::posts()) {
                 sum = post_sum(sum, p);
                 for c in p.get(Post::comments()) {
                     sum = row_sum(sum, c.id.get(), c.body.len());

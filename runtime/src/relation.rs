@@ -538,13 +538,18 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 }
                 self.nested(cx, &mut all, depth)?;
                 let mut all: Vec<Option<Doc<C>>> = all.into_iter().map(Some).collect();
-                let mut out = Vec::with_capacity(parents.len());
+                let mut out: Vec<Vec<Doc<C>>> = Vec::with_capacity(parents.len());
+                // A parent listed twice gets a copy of what its first listing got.
+                let mut first_at: HashMap<u64, usize> = HashMap::new();
                 for p in parents {
-                    let slots = groups
-                        .get(&p.id.get())
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    // Each child belongs to one parent, but a parent may be listed twice.
+                    let pid = p.id.get();
+                    if let Some(&at) = first_at.get(&pid) {
+                        let copy = out[at].clone();
+                        out.push(copy);
+                        continue;
+                    }
+                    first_at.insert(pid, out.len());
+                    let slots = groups.get(&pid).map(Vec::as_slice).unwrap_or_default();
                     let rows: Vec<Doc<C>> = slots.iter().filter_map(|&i| all[i].take()).collect();
                     out.push(rows);
                 }

@@ -345,6 +345,21 @@ macro_rules! read_methods {
             $crate::tx::load($crate::tx::TxRef::$kind(&self.store), &self.db, doc, rel)
         }
 
+        /// Loads relation `rel` onto rows already read (for example by
+        /// [`get_many`](Self::get_many)), batched like `with` on a query: one index probe per
+        /// distinct key per level. Read it back with [`Doc::get`].
+        pub fn load_into<P: Table>(
+            &self,
+            docs: &mut [Doc<P>],
+            rel: impl $crate::relation::Load<P>,
+        ) -> Result<()> {
+            let mut cx = $crate::relation::LoadCx {
+                tx: $crate::tx::TxRef::$kind(&self.store),
+                db: &self.db,
+            };
+            rel.load_into(&mut cx, docs, 1)
+        }
+
         /// Storage operations this transaction has made so far (for tests and tuning:
         /// relation loading reads one index probe per distinct key per level).
         pub fn stats(&self) -> TxStats {

@@ -526,6 +526,29 @@ fn get_panics_with_the_relation_name_when_not_loaded_and_try_get_is_none() {
 }
 
 #[test]
+fn load_into_rows_already_read_is_batched() {
+    let f = fixture();
+    let tx = f.db.read().unwrap();
+    let mut users: Vec<Doc<User>> = tx
+        .get_many([f.cy, f.ann, f.cy])
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let before = tx.stats();
+    tx.load_into(&mut users, User::posts().with(Post::comments()))
+        .unwrap();
+    let after = tx.stats();
+    let got: Vec<Vec<&str>> = users.iter().map(|u| titles(u.get(User::posts()))).collect();
+    assert_eq!(
+        got,
+        [vec!["c1", "c2"], vec!["a1", "a2", "a3"], vec!["c1", "c2"]]
+    );
+    // 2 distinct users: 2 post probes; 5 distinct posts: 5 comment probes.
+    assert_eq!(after.index_scans - before.index_scans, 7);
+}
+
+#[test]
 fn lazy_load_and_get_many() {
     let f = fixture();
     let tx = f.db.read().unwrap();
