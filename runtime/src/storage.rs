@@ -267,6 +267,18 @@ fn cached<T>(
     Ok(opened)
 }
 
+/// Calls `f` with the bytes of row `id` of `table`, if it exists.
+fn read_row<T: ReadableTable<u64, &'static [u8]>, R>(
+    table: &T,
+    id: u64,
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<Option<R>> {
+    match table.get(id)? {
+        None => Ok(None),
+        Some(guard) => f(guard.value()).map(Some),
+    }
+}
+
 fn scan_index_table<T: ReadableTable<&'static [u8], ()>>(
     table: &T,
     lo: Bound<&[u8]>,
@@ -349,10 +361,7 @@ impl Source for ReadStore {
         self.counters.read();
         self.row_table(table, |t| match t {
             None => Ok(None),
-            Some(t) => match t.get(id)? {
-                None => Ok(None),
-                Some(guard) => f(guard.value()).map(Some),
-            },
+            Some(t) => read_row(t, id, f),
         })
     }
 
@@ -575,13 +584,7 @@ impl Source for WriteStore {
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
         self.counters.read();
-        self.with_rows(table, |t| {
-            let t = borrow(t, table)?;
-            match t.get(id)? {
-                None => Ok(None),
-                Some(g) => f(g.value()).map(Some),
-            }
-        })
+        self.with_rows(table, |t| read_row(&*borrow(t, table)?, id, f))
     }
 
     fn scan_index(
