@@ -435,9 +435,18 @@ where
     message = "`{Self}` cannot be used as a value of a `{C}` column",
     label = "expected a value of type `{C}`"
 )]
-pub trait Arg<C> {
+pub trait Arg<C: Column> {
     /// Converts into an owned column value.
     fn into_column(self) -> C;
+
+    /// Appends the key encoding of the value, as [`Column::encode_key`] of
+    /// [`into_column`](Arg::into_column) would (borrowed forms skip the conversion).
+    fn encode_arg_key(self, out: &mut Vec<u8>) -> Result<(), CodecError>
+    where
+        Self: Sized,
+    {
+        self.into_column().encode_key(out)
+    }
 }
 
 impl<C: Column> Arg<C> for C {
@@ -450,11 +459,18 @@ impl<C: Column + Clone> Arg<C> for &C {
     fn into_column(self) -> C {
         self.clone()
     }
+    fn encode_arg_key(self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.encode_key(out)
+    }
 }
 
 impl Arg<String> for &str {
     fn into_column(self) -> String {
         self.to_string()
+    }
+    fn encode_arg_key(self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        codec::put_key_bytes(out, self.as_bytes());
+        Ok(())
     }
 }
 
@@ -483,30 +499,23 @@ impl Arg<Vec<u8>> for &[u8] {
     label = "expected a value (or a tuple of values) matching the index's columns `{K}`"
 )]
 pub trait KeyArg<K> {
-    /// Appends the key encoding of the value(s) to `out`; returns a printable form for errors.
-    fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<String, CodecError>;
+    /// Appends the key encoding of the value(s) to `out`.
+    fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<(), CodecError>;
 }
 
 impl<C: Column, X: Arg<C>> KeyArg<(C,)> for X {
-    fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<String, CodecError> {
-        let c = self.into_column();
-        c.encode_key(out)?;
-        Ok(format!("{c:?}"))
+    fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.encode_arg_key(out)
     }
 }
 
 macro_rules! tuple_key_arg {
     ($(($($c:ident $x:ident $v:ident),+))*) => {$(
         impl<$($c: Column, $x: Arg<$c>),+> KeyArg<($($c,)+)> for ($($x,)+) {
-            fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<String, CodecError> {
+            fn encode_key_arg(self, out: &mut Vec<u8>) -> Result<(), CodecError> {
                 let ($($v,)+) = self;
-                let mut parts: Vec<String> = Vec::new();
-                $(
-                    let $v = $v.into_column();
-                    $v.encode_key(out)?;
-                    parts.push(format!("{:?}", $v));
-                )+
-                Ok(format!("({})", parts.join(", ")))
+                $( $v.encode_arg_key(out)?; )+
+                Ok(())
             }
         }
     )*};

@@ -310,9 +310,15 @@ impl<'tx, T: Table> Query<'tx, T> {
         out
     }
 
-    fn exec(&self, start: Option<Position>) -> Result<Exec<'tx, T>> {
+    /// An executor for this query; `need` is how many rows the caller will take at most, so
+    /// the first scan reads no more than that (post-filters may make it read on).
+    fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
         let plan = self.plan()?;
-        Exec::new(self.tx, self.info()?, plan, start)
+        let mut exec = Exec::new(self.tx, self.info()?, plan, start)?;
+        if let Some(n) = need {
+            exec.batch = n.clamp(1, BATCH);
+        }
+        Ok(exec)
     }
 
     /// Every matching row (after `offset`, at most `limit`).
@@ -321,13 +327,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         if self.limit == Some(0) {
             return Ok(out);
         }
-        let mut exec = self.exec(None)?;
-        let mut skip = self.offset;
+        let mut exec = self.exec(None, self.limit)?;
+        exec.skip(self.offset)?;
         while let Some(doc) = exec.next()? {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
             out.push(doc);
             if self.limit.is_some_and(|n| out.len() >= n) {
                 break;
@@ -342,18 +344,17 @@ impl<'tx, T: Table> Query<'tx, T> {
         if self.limit == Some(0) {
             return Ok(None);
         }
-        let mut exec = self.exec(None)?;
-        let mut skip = self.offset;
-        while let Some(doc) = exec.next()? {
-            if skip == 0 {
+        let mut exec = self.exec(None, Some(1))?;
+        exec.skip(self.offset)?;
+        match exec.next()? {
+            Some(doc) => {
                 let mut one = [doc];
                 self.load_withs(&mut one)?;
                 let [doc] = one;
-                return Ok(Some(doc));
+                Ok(Some(doc))
             }
-            skip -= 1;
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     /// The first matching row, or [`Error::NoMatch`].
@@ -455,7 +456,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             exec: if self.limit == Some(0) {
                 None
             } else {
-                Some(self.exec(None)?)
+                Some(self.exec(None, self.limit.map(|n| n.saturating_add(self.offset)))?)
             },
             skip: self.offset,
             left: self.limit,
@@ -495,7 +496,8 @@ impl<'tx, T: Table> Query<'tx, T> {
             None => None,
             Some(c) => Some(c.open(T::NAME, fingerprint, secret)?),
         };
-        let mut exec = self.exec(start)?;
+        // One row past the page tells whether it is the last.
+        let mut exec = self.exec(start, Some(n.saturating_add(1)))?;
         let mut items = Vec::with_capacity(n.min(1024));
         let mut last = None;
         while items.len() < n {
@@ -1242,7 +1244,7 @@ struct ProbeScan {
 }
 
 impl ProbeScan {
-    fn fill(&mut self, tx: TxRef<'_>, table: &str, reverse: bool) -> Result<()> {
+    fn fill(&mut self, tx: TxRef<'_>, table: &str, reverse: bool, batch: usize) -> Result<()> {
         if !self.buf.is_empty() || self.exhausted {
             return Ok(());
         }
@@ -1256,10 +1258,10 @@ impl ProbeScan {
             &mut |k| {
                 buf.push_back(k.to_vec());
                 got += 1;
-                Ok(got < BATCH)
+                Ok(got < batch)
             },
         )?;
-        if got < BATCH {
+        if got < batch {
             self.exhausted = true;
         }
         if let Some(last) = self.buf.back() {
@@ -1303,6 +1305,8 @@ enum Last {
 /// Runs a plan, yielding matching rows.
 pub(crate) struct Exec<'tx, T> {
     last: Last,
+    /// Entries read per storage scan (smaller than [`BATCH`] when the caller needs few rows).
+    batch: usize,
     tx: TxRef<'tx>,
     info: &'tx TableInfo,
     plan: Plan,
@@ -1410,6 +1414,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
         };
         let mut exec = Exec {
             last: Last::None,
+            batch: BATCH,
             tx,
             info,
             plan,
@@ -1561,6 +1566,77 @@ impl<'tx, T: Table> Exec<'tx, T> {
         Ok(())
     }
 
+    /// Skips `n` matching rows. When nothing but the access path decides what matches (no
+    /// post-filter, no soft-deleted rows to hide, no in-memory sort), the entries are stepped
+    /// over without reading the rows; otherwise rows are read and dropped.
+    pub(crate) fn skip(&mut self, mut n: usize) -> Result<()> {
+        let entries_decide = self.plan.residual.is_none()
+            && (!self.info.may_hold_deleted || self.plan.vis == Visibility::All)
+            && !self.plan.merge;
+        if entries_decide {
+            match &mut self.source {
+                Source2::Rows {
+                    next,
+                    buf,
+                    exhausted,
+                } => {
+                    while n > 0 && buf.pop_front().is_some() {
+                        n -= 1;
+                    }
+                    if n > 0 && !*exhausted {
+                        let mut last = None;
+                        let mut got = 0usize;
+                        self.tx.scan_rows(
+                            T::NAME,
+                            *next,
+                            Bound::Unbounded,
+                            false,
+                            &mut |id, _| {
+                                last = Some(id);
+                                got += 1;
+                                Ok(got < n)
+                            },
+                        )?;
+                        if got < n {
+                            *exhausted = true;
+                        }
+                        if let Some(id) = last {
+                            *next = Bound::Excluded(id);
+                            self.last = Last::Id(id);
+                        }
+                    }
+                    return Ok(());
+                }
+                Source2::Index {
+                    table,
+                    scans,
+                    current,
+                } => {
+                    let reverse = self.plan.reverse;
+                    while n > 0 {
+                        let Some(s) = scans.get_mut(*current) else {
+                            return Ok(());
+                        };
+                        s.fill(self.tx, table, reverse, BATCH)?;
+                        if s.buf.is_empty() {
+                            *current += 1;
+                            continue;
+                        }
+                        let take = n.min(s.buf.len());
+                        s.buf.drain(..take);
+                        n -= take;
+                    }
+                    return Ok(());
+                }
+                Source2::Sorted(_) => {}
+            }
+        }
+        while n > 0 && self.next()?.is_some() {
+            n -= 1;
+        }
+        Ok(())
+    }
+
     /// Where the row last returned by [`next`](Exec::next) stands, for a cursor.
     pub(crate) fn position(&self) -> Option<Position> {
         match &self.last {
@@ -1602,6 +1678,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 } => {
                     if buf.is_empty() && !*exhausted {
                         let mut got = 0;
+                        let batch = self.batch;
                         let info = self.info;
                         self.tx.scan_rows(
                             T::NAME,
@@ -1611,16 +1688,17 @@ impl<'tx, T: Table> Exec<'tx, T> {
                             &mut |id, bytes| {
                                 buf.push_back(decode_doc::<T>(info, id, bytes)?);
                                 got += 1;
-                                Ok(got < BATCH)
+                                Ok(got < batch)
                             },
                         )?;
-                        if got < BATCH {
+                        if got < batch {
                             *exhausted = true;
                         }
                         if let Some(last) = buf.back() {
                             *next = Bound::Excluded(last.id.get());
                         }
                     }
+                    self.batch = BATCH;
                     // Rows read from the table itself are decoded as they are scanned.
                     let Some(doc) = buf.pop_front() else {
                         return Ok(None);
@@ -1639,7 +1717,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let reverse = self.plan.reverse;
                     let picked = if self.plan.merge {
                         for s in scans.iter_mut() {
-                            s.fill(self.tx, table, reverse)?;
+                            s.fill(self.tx, table, reverse, self.batch)?;
                         }
                         let mut best: Option<usize> = None;
                         for (i, s) in scans.iter().enumerate() {
@@ -1666,7 +1744,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                             let Some(s) = scans.get_mut(*current) else {
                                 break None;
                             };
-                            s.fill(self.tx, table, reverse)?;
+                            s.fill(self.tx, table, reverse, self.batch)?;
                             if s.buf.is_empty() {
                                 *current += 1;
                             } else {
@@ -1674,6 +1752,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                             }
                         }
                     };
+                    self.batch = BATCH;
                     let Some(i) = picked else { return Ok(None) };
                     let n_scans = scans.len();
                     let s = &mut scans[i];

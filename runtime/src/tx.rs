@@ -206,8 +206,24 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
         detail: e.detail,
     })?;
     // Usually one candidate; soft-deleted rows (and, for a key with `None`, several rows)
-    // may share the key.
-    for id in storage::probe(s, &info.index_tables[index.position()], &prefix)? {
+    // may share the key. Read the candidates one at a time and stop at the first live one.
+    let table = &info.index_tables[index.position()];
+    let hi = storage::prefix_upper_bound(&prefix);
+    let hi = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let lo = after
+            .as_deref()
+            .map_or(Bound::Included(prefix.as_slice()), Bound::Excluded);
+        let mut next: Option<Vec<u8>> = None;
+        s.scan_index(table, lo, hi, false, &mut |k| {
+            next = Some(k.to_vec());
+            Ok(false)
+        })?;
+        let Some(key) = next else { return Ok(None) };
+        let id = storage::id_of_index_key(&key)
+            .ok_or_else(|| storage::corrupt(T::NAME, None, "index key shorter than an id"))?;
+        after = Some(key);
         match read_doc::<T, S>(s, info, id, Visibility::All)? {
             Some(doc) if doc.deleted_at.is_none() => return Ok(Some(doc)),
             Some(_) => {}
@@ -223,7 +239,6 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
             }
         }
     }
-    Ok(None)
 }
 
 /// A borrowed transaction of either kind, for code that only reads (queries).

@@ -564,3 +564,92 @@ fn ordering_of_floats_and_options_follows_key_order() {
         ]
     );
 }
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "notes", delete = soft, index(by_group_rank = [group, rank]))]
+struct Note {
+    group: u8,
+    rank: u32,
+    text: String,
+}
+
+type Shape<'a> = Box<dyn Fn() -> redorm::Query<'a, Note> + 'a>;
+
+#[test]
+fn offset_skips_the_same_rows_whatever_the_plan() {
+    let db = Db::builder().table::<Note>().in_memory().unwrap();
+    db.write(|tx| {
+        for i in 0..300u32 {
+            let id = tx.insert(Note {
+                group: (i % 3) as u8,
+                rank: i / 7,
+                text: format!("t{}", i % 5),
+            })?;
+            if i % 11 == 0 {
+                tx.delete(id)?; // soft-deleted rows must not be counted by offset
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    let tx = db.read().unwrap();
+    let tx = &tx;
+    let shapes: Vec<Shape<'_>> = vec![
+        Box::new(move || tx.query::<Note>()),
+        Box::new(move || tx.query::<Note>().include_deleted()),
+        Box::new(move || tx.query::<Note>().filter(Note::group().eq(1u8))),
+        Box::new(move || {
+            tx.query::<Note>()
+                .filter(Note::group().eq(1u8))
+                .include_deleted()
+        }),
+        Box::new(move || {
+            tx.query::<Note>()
+                .filter(Note::group().eq(2u8))
+                .order_by(Note::rank().desc())
+        }),
+        Box::new(move || {
+            tx.query::<Note>()
+                .filter(Note::group().in_([0u8, 2]))
+                .order_by(Note::rank().asc())
+        }),
+        Box::new(move || {
+            tx.query::<Note>()
+                .filter(Note::group().eq(0u8).and(Note::text().eq("t3")))
+        }),
+        Box::new(move || {
+            tx.query::<Note>()
+                .order_by(Note::text().asc())
+                .allow_full_scan()
+        }),
+    ];
+    for (n, shape) in shapes.iter().enumerate() {
+        let all: Vec<u64> = shape().all().unwrap().iter().map(|d| d.id.get()).collect();
+        assert!(!all.is_empty(), "shape {n}");
+        for k in [0, 1, 5, 37, all.len() - 1, all.len(), all.len() + 3] {
+            let got: Vec<u64> = shape()
+                .offset(k)
+                .all()
+                .unwrap()
+                .iter()
+                .map(|d| d.id.get())
+                .collect();
+            assert_eq!(got, all[k.min(all.len())..], "shape {n}, offset {k}");
+            let first = shape().offset(k).first().unwrap().map(|d| d.id.get());
+            assert_eq!(first, all.get(k).copied(), "shape {n}, offset {k}, first");
+            let two: Vec<u64> = shape()
+                .offset(k)
+                .limit(2)
+                .all()
+                .unwrap()
+                .iter()
+                .map(|d| d.id.get())
+                .collect();
+            assert_eq!(
+                two,
+                all[k.min(all.len())..(k + 2).min(all.len())],
+                "shape {n}, offset {k}, limit 2"
+            );
+        }
+    }
+}
