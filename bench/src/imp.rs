@@ -5,7 +5,7 @@
 //! `prepare` runs before the clock starts: it builds the owned values an API needs (redorm and
 //! native_db take rows by value; SQLite and hand-written redb encode from borrowed data).
 
-use crate::workload::{Counts, Workload};
+use crate::workload::{Counts, PAGE, Workload};
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -43,6 +43,28 @@ pub trait Imp {
 
 /// What a checksum sees of a row: its id and the length of its text. A sum, so the order in
 /// which an implementation returns rows does not matter.
+/// Keyset paging through every post for the implementations that page by "id after": calls
+/// `page_after(after)` (checksum, rows, last id) until a short page, and returns the checksum
+/// and the id after which the page at `deep` rows starts.
+pub fn page_all_after(
+    deep: usize,
+    mut page_after: impl FnMut(u64) -> Res<(u64, usize, Option<u64>)>,
+) -> Res<(u64, Option<u64>)> {
+    let (mut after, mut seen, mut sum, mut deep_after) = (0u64, 0usize, 0u64, None);
+    loop {
+        let (s, n, last) = page_after(after)?;
+        sum = sum.wrapping_add(s);
+        seen += n;
+        if seen == deep {
+            deep_after = last;
+        }
+        match last {
+            Some(l) if n == PAGE => after = l,
+            _ => return Ok((sum, deep_after)),
+        }
+    }
+}
+
 pub fn row_sum(acc: u64, id: u64, text_len: usize) -> u64 {
     acc.wrapping_add(id.wrapping_mul(31).wrapping_add(text_len as u64))
 }

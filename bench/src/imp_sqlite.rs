@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::imp::{Imp, Res, row_sum};
+use crate::imp::{Imp, Res, page_all_after, row_sum};
 use crate::workload::{Counts, PAGE, Workload};
 
 const SCHEMA: &str = "
@@ -287,21 +287,8 @@ impl Imp for Sqlite {
     }
 
     fn page_all(&mut self, deep: usize) -> Res<u64> {
-        let mut after = 0u64;
-        let mut seen = 0usize;
-        let mut sum = 0u64;
-        loop {
-            let (s, n, last) = self.page_after(after)?;
-            sum = sum.wrapping_add(s);
-            seen += n;
-            if seen == deep {
-                self.deep_after = last;
-            }
-            match last {
-                Some(l) if n == PAGE => after = l,
-                _ => break,
-            }
-        }
+        let (sum, deep_after) = page_all_after(deep, |after| self.page_after(after))?;
+        self.deep_after = deep_after;
         Ok(sum)
     }
 
