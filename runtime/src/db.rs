@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::schema::{Table, TableSchema};
-use redb::ReadableTable;
 
 use crate::hooks::{DeleteCause, HookSet, UpdateCause};
 use crate::schema::{DeleteMode, OnSoftDelete, UniqueIndex};
-use crate::storage::{self, CATALOG, RESERVED_PREFIX, Source, WriteStore};
+use crate::storage::memory::MemoryEngine;
+use crate::storage::redb::RedbEngine;
+use crate::storage::{self, Engine, RESERVED_PREFIX, ReadStore, Source, Space, WriteStore};
 use crate::tx::{Doc, ReadTx};
 use crate::write::{self, TableOps, WriteTx};
 
@@ -67,7 +68,7 @@ impl std::fmt::Debug for Db {
 }
 
 pub(crate) struct DbInner {
-    pub(crate) redb: redb::Database,
+    pub(crate) engine: Box<dyn Engine>,
     pub(crate) tables: Vec<TableInfo>,
     by_type: HashMap<TypeId, usize>,
     pub(crate) strict: bool,
@@ -90,7 +91,7 @@ pub(crate) struct TableInfo {
     pub(crate) version: u32,
     /// For rows written with an older version: stored column position -> struct field index.
     pub(crate) layouts: HashMap<u32, Vec<usize>>,
-    /// redb table name of each index, in schema order.
+    /// Keyspace name of each index, in schema order.
     pub(crate) index_tables: Vec<String>,
     /// Per index: whether soft-deleted rows give up their unique values.
     pub(crate) released: Vec<bool>,
@@ -231,9 +232,8 @@ impl Db {
     /// Begins a read transaction: a consistent snapshot of the database as of now, unaffected
     /// by later writes. Any number may be open at once, beside a writer.
     pub fn read(&self) -> Result<ReadTx> {
-        use redb::ReadableDatabase;
-        let txn = self.inner.redb.begin_read()?;
-        Ok(ReadTx::new(self.inner.clone(), txn))
+        let store = ReadStore::begin(&*self.inner.engine)?;
+        Ok(ReadTx::new(self.inner.clone(), store))
     }
 
     /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls everything back
@@ -248,8 +248,8 @@ impl Db {
     /// Begins a write transaction to be finished with [`WriteTx::commit`]; dropping it without
     /// committing rolls it back.
     pub fn begin_write(&self) -> Result<WriteTx> {
-        let txn = self.inner.redb.begin_write()?;
-        Ok(WriteTx::new(self.inner.clone(), txn))
+        let store = WriteStore::begin(&*self.inner.engine)?;
+        Ok(WriteTx::new(self.inner.clone(), store))
     }
 
     /// The schema of each registered table, in registration order.
@@ -381,16 +381,22 @@ impl DbBuilder {
     /// against the schema stored in it (see the crate docs on schema evolution).
     pub fn open(self, path: impl AsRef<Path>) -> Result<Db> {
         self.check_registrations()?;
-        let redb = redb::Database::create(path)?;
-        self.finish(redb)
+        let engine = RedbEngine::open(path.as_ref())?;
+        self.finish(Box::new(engine))
     }
 
     /// Opens a fresh database that lives in memory only, for tests and caches.
     pub fn in_memory(self) -> Result<Db> {
         self.check_registrations()?;
-        let redb =
-            redb::Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        self.finish(redb)
+        self.finish(Box::new(RedbEngine::in_memory()?))
+    }
+
+    /// Opens the database on a [`MemoryEngine`] (for tests: fault injection, dumps of the
+    /// committed state). Opening another database on the same engine reopens it, as opening a
+    /// file again would.
+    pub fn open_memory_engine(self, engine: &MemoryEngine) -> Result<Db> {
+        self.check_registrations()?;
+        self.finish(Box::new(engine.clone()))
     }
 
     fn check_registrations(&self) -> Result<()> {
@@ -427,8 +433,8 @@ impl DbBuilder {
         Ok(())
     }
 
-    fn finish(mut self, redb: redb::Database) -> Result<Db> {
-        let mut store = WriteStore::new(redb.begin_write()?);
+    fn finish(mut self, engine: Box<dyn Engine>) -> Result<Db> {
+        let mut store = WriteStore::begin(&*engine)?;
         let mut tables = Vec::with_capacity(self.tables.len());
         let mut by_type = HashMap::new();
         for (slot, reg) in self.tables.iter().enumerate() {
@@ -442,7 +448,7 @@ impl DbBuilder {
         store.commit()?;
         Ok(Db {
             inner: Arc::new(DbInner {
-                redb,
+                engine,
                 tables,
                 by_type,
                 strict: self.strict,
@@ -604,11 +610,9 @@ fn validate_relations(tables: &[Registration]) -> Result<()> {
 /// catalog.
 fn load_secret(store: &mut WriteStore) -> Result<u64> {
     const KEY: &str = "__redorm_secret";
-    let stored = store.txn(|txn| {
-        let catalog = txn.open_table(CATALOG)?;
-        let bytes = catalog.get(KEY)?;
-        Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.value()).ok()))
-    })?;
+    let stored = store
+        .get_meta(Space::Catalog, KEY.as_bytes())?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
     if let Some(arr) = stored {
         return Ok(u64::from_le_bytes(arr));
     }
@@ -620,11 +624,7 @@ fn load_secret(store: &mut WriteStore) -> Result<u64> {
             .map_or(0, |d| d.as_nanos()),
     );
     let secret = h.finish();
-    store.txn(|txn| {
-        txn.open_table(CATALOG)?
-            .insert(KEY, secret.to_le_bytes().as_slice())?;
-        Ok(())
-    })?;
+    store.put_meta(Space::Catalog, KEY.as_bytes(), &secret.to_le_bytes())?;
     Ok(secret)
 }
 
@@ -710,11 +710,7 @@ fn reconcile(
             });
         }
     }
-    let raw: Option<Vec<u8>> = store.txn(|txn| {
-        let catalog = txn.open_table(CATALOG)?;
-        let raw = catalog.get(table)?;
-        Ok(raw.map(|b| b.value().to_vec()))
-    })?;
+    let raw = store.get_meta(Space::Catalog, table.as_bytes())?;
     let stored: Option<StoredTable> = match raw {
         None => None,
         Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
@@ -735,7 +731,7 @@ fn reconcile(
 
     let (versions, old_indexes) = match stored {
         None => {
-            // A new table: create its redb tables so readers find them.
+            // A new table: create its keyspaces so readers find them.
             store.create_rows(table)?;
             for name in &index_tables {
                 store.create_index(name)?;
@@ -843,10 +839,7 @@ fn reconcile(
         table: table.to_string(),
         message: format!("cannot serialize the schema: {e}"),
     })?;
-    store.txn(|txn| {
-        txn.open_table(CATALOG)?.insert(table, bytes.as_slice())?;
-        Ok(())
-    })?;
+    store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
     Ok(info)
 }
 

@@ -283,7 +283,7 @@ pub enum Error {
 
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
-    Storage(#[source] Box<redb::Error>),
+    Storage(#[source] StorageError),
 }
 
 impl Error {
@@ -296,26 +296,30 @@ impl Error {
 /// `Result<T, redorm::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::Storage(Box::new(redb::Error::from(e)))
-            }
-        }
-    )*};
-}
-from_redb!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError
-);
+/// An error from the storage engine, opaque: its message says what happened, and
+/// [`source`](std::error::Error::source) gives the engine's own cause where there is one.
+pub struct StorageError(Box<dyn std::error::Error + Send + Sync + 'static>);
 
-impl From<redb::Error> for Error {
-    fn from(e: redb::Error) -> Self {
-        Error::Storage(Box::new(e))
+impl StorageError {
+    pub(crate) fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StorageError(Box::new(e))
+    }
+}
+
+impl std::fmt::Debug for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }

@@ -15,12 +15,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use redb::ReadableTable;
-
 use crate::codec;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::storage::{self, JOBS};
+use crate::storage::{self, ReadStore, Source, Space};
+use std::ops::Bound;
 
 /// A stored job: purge row `id` of `table` if it is still soft-deleted with `token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,26 +105,27 @@ impl Db {
     /// ```
     pub fn run_due_jobs(&self) -> Result<JobReport> {
         let mut report = JobReport::default();
-        let mut skip: Vec<Vec<u8>> = Vec::new();
+        // Jobs run in key order and leave when done, so the ones before the last failure of this
+        // run have all failed in it: the search goes on after that one.
+        let mut skip_after: Option<Vec<u8>> = None;
         loop {
             let now = self.inner.clock.now_ms();
             // The first due job not already failed in this run.
             let next = {
-                let tx = self.inner.redb.begin_write()?;
-                let jobs = tx.open_table(JOBS)?;
+                // A snapshot is enough to find it: the writer is taken only to run it.
+                let store = ReadStore::begin(&*self.inner.engine)?;
                 let mut found = None;
-                for entry in jobs.range::<&[u8]>(..)? {
-                    let (k, v) = entry?;
-                    let key = k.value().to_vec();
-                    if due_of(&key).is_none_or(|d| d > now) {
-                        break;
-                    }
-                    if skip.contains(&key) {
-                        continue;
-                    }
-                    found = Some((key, v.value().to_vec()));
-                    break;
-                }
+                let from = skip_after
+                    .as_deref()
+                    .map_or(Bound::Unbounded, Bound::Excluded);
+                store
+                    .txn()
+                    .scan(Space::Jobs, from, Bound::Unbounded, false, &mut |k, v| {
+                        if due_of(k).is_some_and(|d| d <= now) {
+                            found = Some((k.to_vec(), v.to_vec()));
+                        }
+                        Ok(false)
+                    })?;
                 found
             };
             let Some((key, value)) = next else { break };
@@ -142,7 +142,7 @@ impl Db {
                     report
                         .failed
                         .push((job.table.clone(), job.id, e.to_string()));
-                    skip.push(key);
+                    skip_after = Some(key);
                 }
             }
         }
@@ -166,10 +166,7 @@ impl Db {
                 .and_then(|h| h.deleted)
                 .is_some_and(|(_, token)| token == job.token);
             if !still_due {
-                tx.store.txn(|txn| {
-                    txn.open_table(JOBS)?.remove(key)?;
-                    Ok(())
-                })?;
+                tx.store.remove_meta(Space::Jobs, key)?;
                 tx.commit()?;
                 report.cancelled += 1;
                 report.batches += 1;
@@ -178,10 +175,7 @@ impl Db {
             let budget = self.inner.job_batch_rows.max(1);
             let (updated, deleted, finished) = tx.purge_step(slot, job.id, budget)?;
             if finished {
-                tx.store.txn(|txn| {
-                    txn.open_table(JOBS)?.remove(key)?;
-                    Ok(())
-                })?;
+                tx.store.remove_meta(Space::Jobs, key)?;
             }
             tx.commit()?;
             report.rows_updated += updated;

@@ -24,7 +24,7 @@ pub mod __private;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use column::{Arg, Column, Json, KeyArg};
 pub use db::{Db, DbBuilder, IndexBuildProgress};
-pub use error::{Error, Result};
+pub use error::{Error, Result, StorageError};
 pub use filter::{Filter, StrColumn};
 pub use hooks::{DeleteCause, UpdateCause};
 pub use id::{ForeignKey, Id, Nullable};
@@ -36,6 +36,7 @@ pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,
 };
+pub use storage::memory::{MemoryDump, MemoryEngine, StepCounts, WriteStep};
 pub use tx::{Doc, Durability, ReadTx, TxStats, WriteTx};
 pub use write::{DeleteMany, Update};
 

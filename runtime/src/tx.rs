@@ -98,16 +98,7 @@ impl<T: fmt::Debug> fmt::Debug for Doc<T> {
 
 pub use crate::write::WriteTx;
 
-/// How durable a write transaction's commit is (redb's levels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// The commit is on disk when `commit` returns (the default).
-    #[default]
-    Immediate,
-    /// The commit is visible to readers at once but reaches the disk only with the next
-    /// `Immediate` commit: for bulk loads, where a crash may lose the tail.
-    None,
-}
+pub use crate::storage::Durability;
 
 // ---- reading -----------------------------------------------------------------------------
 
@@ -248,58 +239,19 @@ pub(crate) enum TxRef<'a> {
     Write(&'a WriteStore),
 }
 
-impl TxRef<'_> {
-    pub(crate) fn row_count(&self, table: &str) -> Result<u64> {
-        match self {
-            TxRef::Read(s) => s.row_count(table),
-            TxRef::Write(s) => s.row_count(table),
-        }
-    }
-}
-
 impl Source for TxRef<'_> {
-    fn with_row<R>(
-        &self,
-        table: &str,
-        id: u64,
-        f: impl FnOnce(&[u8]) -> Result<R>,
-    ) -> Result<Option<R>> {
+    fn txn(&self) -> &dyn storage::engine::ReadTxn {
         match self {
-            TxRef::Read(s) => s.with_row(table, id, f),
-            TxRef::Write(s) => s.with_row(table, id, f),
+            TxRef::Read(s) => s.txn(),
+            TxRef::Write(s) => s.txn(),
         }
     }
 
-    fn scan_index(
-        &self,
-        index: &str,
-        lo: Bound<&[u8]>,
-        hi: Bound<&[u8]>,
-        reverse: bool,
-        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    fn counters(&self) -> &storage::Counters {
         match self {
-            TxRef::Read(s) => s.scan_index(index, lo, hi, reverse, f),
-            TxRef::Write(s) => s.scan_index(index, lo, hi, reverse, f),
+            TxRef::Read(s) => s.counters(),
+            TxRef::Write(s) => s.counters(),
         }
-    }
-
-    fn scan_rows(
-        &self,
-        table: &str,
-        lo: Bound<u64>,
-        hi: Bound<u64>,
-        reverse: bool,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        match self {
-            TxRef::Read(s) => s.scan_rows(table, lo, hi, reverse, f),
-            TxRef::Write(s) => s.scan_rows(table, lo, hi, reverse, f),
-        }
-    }
-
-    fn row_count(&self, table: &str) -> Result<u64> {
-        TxRef::row_count(self, table)
     }
 }
 
@@ -412,11 +364,8 @@ impl fmt::Debug for ReadTx {
 }
 
 impl ReadTx {
-    pub(crate) fn new(db: Arc<DbInner>, txn: redb::ReadTransaction) -> Self {
-        ReadTx {
-            db,
-            store: ReadStore::new(txn),
-        }
+    pub(crate) fn new(db: Arc<DbInner>, store: ReadStore) -> Self {
+        ReadTx { db, store }
     }
 
     read_methods!(Read);

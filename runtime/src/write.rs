@@ -6,8 +6,6 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use redb::ReadableTable;
-
 use crate::column::KeyArg;
 use crate::db::{DbInner, TableInfo, child_index};
 use crate::error::{Error, Result};
@@ -17,7 +15,7 @@ use crate::id::Id;
 use crate::query::Query;
 use crate::relation::{Cardinality, Relation};
 use crate::schema::{DeleteMode, OnDelete, OnSoftDelete, Table, UniqueIndex};
-use crate::storage::{self, JOBS, RowHeader, SEQ, Sink, Source, TxStats, WriteStore};
+use crate::storage::{self, RowHeader, Sink, Source, Space, TxStats, WriteStore};
 use crate::tx::{Doc, Durability, decode_doc, read_methods};
 
 /// The key (without the id suffix) a row has in one index, and whether it takes part in the
@@ -178,10 +176,10 @@ impl HardPlan {
 }
 
 impl WriteTx {
-    pub(crate) fn new(db: Arc<DbInner>, txn: redb::WriteTransaction) -> Self {
+    pub(crate) fn new(db: Arc<DbInner>, store: WriteStore) -> Self {
         WriteTx {
             db,
-            store: WriteStore::new(txn),
+            store,
             next_ids: HashMap::new(),
             hooks_on: true,
             hook_depth: 0,
@@ -190,24 +188,14 @@ impl WriteTx {
 
     /// Sets how durable the commit is; the default is [`Durability::Immediate`].
     pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
-        let d = match durability {
-            Durability::Immediate => redb::Durability::Immediate,
-            Durability::None => redb::Durability::None,
-        };
-        self.store.set_durability(d)?;
-        Ok(())
+        self.store.set_durability(durability)
     }
 
     /// Makes every write of the transaction permanent.
-    pub fn commit(self) -> Result<()> {
-        if !self.next_ids.is_empty() {
-            self.store.txn(|txn| {
-                let mut seq = txn.open_table(SEQ)?;
-                for (&slot, &next) in &self.next_ids {
-                    seq.insert(self.db.tables[slot].schema.name, next - 1)?;
-                }
-                Ok(())
-            })?;
+    pub fn commit(mut self) -> Result<()> {
+        for (&slot, &next) in &self.next_ids {
+            self.store
+                .set_counter(self.db.tables[slot].schema.name, next - 1)?;
         }
         self.store.commit()
     }
@@ -254,10 +242,7 @@ impl WriteTx {
             Some(&n) => n,
             None => {
                 let name = self.db.tables[slot].schema.name;
-                let last = self
-                    .store
-                    .txn(|txn| Ok(txn.open_table(SEQ)?.get(name)?.map_or(0, |g| g.value())))?;
-                last + 1
+                self.store.counter(name)? + 1
             }
         };
         self.next_ids.insert(slot, next + 1);
@@ -267,12 +252,9 @@ impl WriteTx {
     /// A fresh token for a soft delete (shared by every row it reaches).
     fn next_token(&mut self) -> Result<u64> {
         const KEY: &str = "__redorm_delete_tokens";
-        self.store.txn(|txn| {
-            let mut seq = txn.open_table(SEQ)?;
-            let token = seq.get(KEY)?.map_or(0, |g| g.value()) + 1;
-            seq.insert(KEY, token)?;
-            Ok(token)
-        })
+        let token = self.store.counter(KEY)? + 1;
+        self.store.set_counter(KEY, token)?;
+        Ok(token)
     }
 
     /// Every foreign key of `value` that differs from `old` must point at a live row.
@@ -918,12 +900,8 @@ impl WriteTx {
 
     fn add_job(&mut self, due: i64, table: &str, id: u64, token: u64) -> Result<()> {
         const KEY: &str = "__redorm_jobs";
-        let job_id = self.store.txn(|txn| {
-            let mut seq = txn.open_table(SEQ)?;
-            let n = seq.get(KEY)?.map_or(0, |g| g.value()) + 1;
-            seq.insert(KEY, n)?;
-            Ok(n)
-        })?;
+        let job_id = self.store.counter(KEY)? + 1;
+        self.store.set_counter(KEY, job_id)?;
         let key = crate::jobs::job_key(due, job_id);
         let value = crate::jobs::Job {
             table: table.to_string(),
@@ -931,33 +909,37 @@ impl WriteTx {
             token,
         }
         .encode();
-        self.store.txn(|txn| {
-            txn.open_table(JOBS)?
-                .insert(key.as_slice(), value.as_slice())?;
-            Ok(())
-        })
+        self.store.put_meta(Space::Jobs, &key, &value)
     }
 
     /// Removes the scheduled deletions of row `id` of `slot`.
     pub(crate) fn cancel_jobs(&mut self, slot: usize, id: u64) -> Result<()> {
-        let name = self.db.tables[slot].schema.name;
-        self.store.txn(|txn| {
-            let mut jobs = txn.open_table(JOBS)?;
-            let mut doomed = Vec::new();
-            for entry in jobs.iter()? {
-                let (k, v) = entry?;
-                if let Some(job) = crate::jobs::Job::decode(v.value())
+        let schema = &self.db.tables[slot].schema;
+        // Only scheduled tables store jobs: other deletes have nothing to look for.
+        if !matches!(schema.delete, DeleteMode::Scheduled { .. }) {
+            return Ok(());
+        }
+        let name = schema.name;
+        let mut doomed = Vec::new();
+        self.store.txn().scan(
+            Space::Jobs,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            false,
+            &mut |k, v| {
+                if let Some(job) = crate::jobs::Job::decode(v)
                     && job.table == name
                     && job.id == id
                 {
-                    doomed.push(k.value().to_vec());
+                    doomed.push(k.to_vec());
                 }
-            }
-            for k in doomed {
-                jobs.remove(k.as_slice())?;
-            }
-            Ok(())
-        })
+                Ok(true)
+            },
+        )?;
+        for k in doomed {
+            self.store.remove_meta(Space::Jobs, &k)?;
+        }
+        Ok(())
     }
 
     /// Runs up to `budget` steps of the purge of row `id` (children first, the row last).
