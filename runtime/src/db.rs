@@ -5,20 +5,22 @@ use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use crate::catalog::{
+    Catalog, IndexBuildProgress, ProgressFn, Registration, build_index, link_tables, load_secret,
+    reconcile, validate_relations,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::schema::{Table, TableSchema};
-
-use crate::hooks::{DeleteCause, HookSet, UpdateCause};
-use crate::schema::{DeleteMode, OnSoftDelete, UniqueIndex};
+use crate::jobs::{self, JobReport, Worker};
+use crate::model::{Doc, Table, TableSchema, UniqueIndex};
 use crate::storage::memory::MemoryEngine;
 use crate::storage::redb::RedbEngine;
-use crate::storage::{self, Engine, RESERVED_PREFIX, ReadStore, Source, Space, WriteStore};
-use crate::tx::{Doc, ReadTx};
-use crate::write::{self, TableOps, WriteTx};
+use crate::storage::{Engine, RESERVED_PREFIX, ReadStore, WriteStore};
+use crate::tx::ReadTx;
+use crate::write::hooks::{DeleteCause, HookSet, UpdateCause};
+use crate::write::{TableOps, WriteSetup, WriteTx};
 
 /// An open database. Cheap to clone (an `Arc` inside), `Send + Sync + 'static`: put it in your
 /// application state and share it between threads.
@@ -47,7 +49,8 @@ use crate::write::{self, TableOps, WriteTx};
 /// ```
 #[derive(Clone)]
 pub struct Db {
-    pub(crate) inner: Arc<DbInner>,
+    pub(crate) inner: Arc<Catalog>,
+    setup: Arc<WriteSetup>,
 }
 
 impl std::fmt::Debug for Db {
@@ -67,111 +70,6 @@ impl std::fmt::Debug for Db {
     }
 }
 
-pub(crate) struct DbInner {
-    pub(crate) engine: Box<dyn Engine>,
-    pub(crate) tables: Vec<TableInfo>,
-    by_type: HashMap<TypeId, usize>,
-    pub(crate) strict: bool,
-    pub(crate) clock: Arc<dyn Clock>,
-    /// Per-database key that signs pagination cursors.
-    pub(crate) secret: u64,
-    /// Most distinct keys one level of a relation load may read.
-    pub(crate) fan_out_max_keys: usize,
-    /// Most rows one delete may touch through cascades.
-    pub(crate) max_cascade_rows: usize,
-    /// Most rows one batch of a scheduled deletion removes.
-    pub(crate) job_batch_rows: usize,
-    pub(crate) hooks: HookSet,
-}
-
-/// What the runtime knows about one registered table once the database is open.
-pub(crate) struct TableInfo {
-    pub(crate) schema: TableSchema,
-    /// The current schema version: rows written now carry it.
-    pub(crate) version: u32,
-    /// For rows written with an older version: stored column position -> struct field index.
-    pub(crate) layouts: HashMap<u32, Vec<usize>>,
-    /// Keyspace name of each index, in schema order.
-    pub(crate) index_tables: Vec<String>,
-    /// Per index: whether soft-deleted rows give up their unique values.
-    pub(crate) released: Vec<bool>,
-    /// Foreign keys pointing at this table: (slot of the child table, position of the key in
-    /// its `foreign_keys`).
-    pub(crate) referenced_by: Vec<(usize, usize)>,
-    /// Whether rows of this table can be soft-deleted (its own mode, or a soft cascade).
-    pub(crate) may_hold_deleted: bool,
-    pub(crate) ops: TableOps,
-}
-
-impl DbInner {
-    #[inline]
-    pub(crate) fn slot<T: Table>(&self) -> Result<usize> {
-        self.by_type
-            .get(&TypeId::of::<T>())
-            .copied()
-            .ok_or(Error::NotRegistered {
-                table: T::NAME,
-                type_name: std::any::type_name::<T>(),
-            })
-    }
-
-    #[inline]
-    pub(crate) fn info<T: Table>(&self) -> Result<&TableInfo> {
-        let slot = self.slot::<T>()?;
-        Ok(&self.tables[slot])
-    }
-
-    pub(crate) fn info_by_type(&self, type_id: TypeId, name: &'static str) -> Result<&TableInfo> {
-        match self.by_type.get(&type_id) {
-            Some(&slot) => Ok(&self.tables[slot]),
-            None => Err(Error::NotRegistered {
-                table: name,
-                type_name: name,
-            }),
-        }
-    }
-}
-
-/// The index of `info` whose first column is `column` (a `belongs_to` field always has one).
-pub(crate) fn child_index(info: &TableInfo, column: usize) -> Result<usize> {
-    info.schema
-        .indexes
-        .iter()
-        .position(|i| i.columns.first() == Some(&column))
-        .ok_or_else(|| Error::Schema {
-            table: info.schema.name.to_string(),
-            message: format!(
-                "following a foreign key needs an index starting with column `{}`; mark the field #[belongs_to(...)] or #[index]",
-                info.schema.columns.get(column).map_or("?", |c| c.name)
-            ),
-        })
-}
-
-/// Progress of building an index from existing rows while opening a database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexBuildProgress<'a> {
-    /// Table name.
-    pub table: &'a str,
-    /// Index name.
-    pub index: &'a str,
-    /// Rows indexed so far.
-    pub done: u64,
-    /// Rows in the table.
-    pub total: u64,
-}
-
-type ProgressFn = Box<dyn FnMut(IndexBuildProgress<'_>)>;
-
-type IndexBuilder = fn(&mut WriteStore, &TableInfo, usize, &mut dyn FnMut(u64)) -> Result<()>;
-
-struct Registration {
-    type_id: TypeId,
-    type_name: &'static str,
-    schema: TableSchema,
-    build_index: IndexBuilder,
-    ops: TableOps,
-}
-
 /// Configures and opens a [`Db`]. Start with [`Db::builder`].
 ///
 /// ```
@@ -187,6 +85,7 @@ struct Registration {
 /// ```
 pub struct DbBuilder {
     tables: Vec<Registration>,
+    ops: Vec<TableOps>,
     strict: bool,
     fan_out_max_keys: usize,
     max_cascade_rows: usize,
@@ -218,6 +117,7 @@ impl Db {
     pub fn builder() -> DbBuilder {
         DbBuilder {
             tables: Vec::new(),
+            ops: Vec::new(),
             strict: true,
             fan_out_max_keys: 1000,
             max_cascade_rows: 10_000,
@@ -248,8 +148,41 @@ impl Db {
     /// Begins a write transaction to be finished with [`WriteTx::commit`]; dropping it without
     /// committing rolls it back.
     pub fn begin_write(&self) -> Result<WriteTx> {
-        let store = WriteStore::begin(&*self.inner.engine)?;
-        Ok(WriteTx::new(self.inner.clone(), store))
+        WriteTx::begin(&self.inner, &self.setup)
+    }
+
+    /// Runs every scheduled deletion that is due by the database's clock, to the end, and
+    /// returns what it did. Each batch of at most `job_batch_rows` rows is its own
+    /// transaction.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// use redorm::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Table, Debug, Clone)]
+    /// #[table(delete = scheduled(delay = "1h"))]
+    /// struct Upload { name: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let clock = ManualClock::new(0);
+    /// let db = Db::builder().table::<Upload>().clock(clock.clone()).in_memory()?;
+    /// let id = db.write(|tx| tx.insert(Upload { name: "a.png".into() }))?;
+    /// db.write(|tx| tx.delete(id))?;                       // soft now
+    /// assert_eq!(db.run_due_jobs()?.completed, 0);          // not due yet
+    /// clock.advance(Duration::from_secs(3600));
+    /// assert_eq!(db.run_due_jobs()?.completed, 1);          // purged
+    /// assert!(db.read()?.get_including_deleted(id)?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn run_due_jobs(&self) -> Result<JobReport> {
+        jobs::run_due(&self.inner, &self.setup)
+    }
+
+    /// Starts a thread that calls [`run_due_jobs`](Db::run_due_jobs) every `every` until the
+    /// returned [`Worker`] is stopped or dropped.
+    pub fn start_worker(&self, every: Duration) -> Worker {
+        Worker::start(self.inner.clone(), self.setup.clone(), every)
     }
 
     /// The schema of each registered table, in registration order.
@@ -265,9 +198,9 @@ impl DbBuilder {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
             schema: T::schema(),
-            build_index: write::build_index::<T>,
-            ops: TableOps::of::<T>(),
+            build_index: build_index::<T>,
         });
+        self.ops.push(TableOps::of::<T>());
         self
     }
 
@@ -447,7 +380,7 @@ impl DbBuilder {
         let secret = load_secret(&mut store)?;
         store.commit()?;
         Ok(Db {
-            inner: Arc::new(DbInner {
+            inner: Arc::new(Catalog {
                 engine,
                 tables,
                 by_type,
@@ -457,471 +390,11 @@ impl DbBuilder {
                 fan_out_max_keys: self.fan_out_max_keys,
                 max_cascade_rows: self.max_cascade_rows,
                 job_batch_rows: self.job_batch_rows,
+            }),
+            setup: Arc::new(WriteSetup {
                 hooks: self.hooks,
+                ops: self.ops,
             }),
         })
-    }
-}
-
-/// Fills in what tables know about each other: who references whom, which tables can hold
-/// soft-deleted rows, which unique indexes release soft-deleted values.
-fn link_tables(regs: &[Registration], tables: &mut [TableInfo], released: &[(TypeId, usize)]) {
-    let slot_of = |t: TypeId| regs.iter().position(|r| r.type_id == t);
-    for (child, reg) in regs.iter().enumerate() {
-        for (pos, fk) in reg.schema.foreign_keys.iter().enumerate() {
-            if let Some(parent) = slot_of(fk.target_type) {
-                tables[parent].referenced_by.push((child, pos));
-            }
-        }
-    }
-    // A soft cascade can reach any table below a soft or scheduled one.
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for parent in 0..tables.len() {
-            if !tables[parent].may_hold_deleted {
-                continue;
-            }
-            for (child, pos) in tables[parent].referenced_by.clone() {
-                let soft =
-                    regs[child].schema.foreign_keys[pos].on_soft_delete == OnSoftDelete::Cascade;
-                if soft && !tables[child].may_hold_deleted {
-                    tables[child].may_hold_deleted = true;
-                    changed = true;
-                }
-            }
-        }
-    }
-    for &(t, index) in released {
-        if let Some(slot) = slot_of(t)
-            && let Some(flag) = tables[slot].released.get_mut(index)
-        {
-            *flag = true;
-        }
-    }
-}
-
-/// Every relation's target (and join table) is registered, and no cycle of required foreign
-/// keys makes a first insert impossible.
-fn validate_relations(tables: &[Registration]) -> Result<()> {
-    let registered = |t: TypeId| tables.iter().any(|r| r.type_id == t);
-    for reg in tables {
-        let schema = &reg.schema;
-        for fk in &schema.foreign_keys {
-            if !registered(fk.target_type) {
-                return Err(Error::Schema {
-                    table: schema.name.to_string(),
-                    message: format!(
-                        "foreign key `{}` ({}) points at table `{}`, which is not registered; \
-                         register it with `.table::<...>()`",
-                        schema.columns.get(fk.column).map_or("?", |c| c.name),
-                        fk.relation,
-                        fk.target
-                    ),
-                });
-            }
-        }
-        for rel in &schema.relations {
-            if !registered(rel.target_type) {
-                return Err(Error::Schema {
-                    table: schema.name.to_string(),
-                    message: format!(
-                        "relation `{}` points at table `{}`, which is not registered; register it with `.table::<...>()`",
-                        rel.name, rel.target
-                    ),
-                });
-            }
-            if let Some((through, t)) = rel.through
-                && !registered(t)
-            {
-                return Err(Error::Schema {
-                    table: schema.name.to_string(),
-                    message: format!(
-                        "relation `{}` goes through join table `{through}`, which is not registered; \
-                         register it with `.table::<...>()`",
-                        rel.name
-                    ),
-                });
-            }
-        }
-    }
-    // Required foreign keys: child -> parent edges. A cycle means no row could be inserted first.
-    let slot_of = |t: TypeId| tables.iter().position(|r| r.type_id == t);
-    let edges: Vec<Vec<usize>> = tables
-        .iter()
-        .map(|r| {
-            r.schema
-                .foreign_keys
-                .iter()
-                .filter(|fk| !fk.nullable)
-                .filter_map(|fk| slot_of(fk.target_type))
-                .collect()
-        })
-        .collect();
-    // 0 = unvisited, 1 = on the stack, 2 = done.
-    let mut state = vec![0u8; tables.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    fn visit(
-        n: usize,
-        edges: &[Vec<usize>],
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
-        state[n] = 1;
-        stack.push(n);
-        for &m in &edges[n] {
-            if state[m] == 1 {
-                let start = stack.iter().position(|&x| x == m).unwrap_or(0);
-                let mut cycle = stack[start..].to_vec();
-                cycle.push(m);
-                return Some(cycle);
-            }
-            if state[m] == 0
-                && let Some(c) = visit(m, edges, state, stack)
-            {
-                return Some(c);
-            }
-        }
-        stack.pop();
-        state[n] = 2;
-        None
-    }
-    for n in 0..tables.len() {
-        if state[n] == 0
-            && let Some(cycle) = visit(n, &edges, &mut state, &mut stack)
-        {
-            {
-                let names: Vec<&str> = cycle.iter().map(|&i| tables[i].schema.name).collect();
-                return Err(Error::Schema {
-                    table: names[0].to_string(),
-                    message: format!(
-                        "required foreign keys form a cycle ({}): no row could ever be inserted first. \
-                         Make one of these foreign keys an Option<Id<...>>",
-                        names.join(" -> ")
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The database's cursor-signing key: made at random when the file is created, kept in the
-/// catalog.
-fn load_secret(store: &mut WriteStore) -> Result<u64> {
-    const KEY: &str = "__redorm_secret";
-    let stored = store
-        .get_meta(Space::Catalog, KEY.as_bytes())?
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
-    if let Some(arr) = stored {
-        return Ok(u64::from_le_bytes(arr));
-    }
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let secret = h.finish();
-    store.put_meta(Space::Catalog, KEY.as_bytes(), &secret.to_le_bytes())?;
-    Ok(secret)
-}
-
-// ---- the stored catalog ---------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StoredTable {
-    versions: Vec<StoredVersion>,
-    indexes: Vec<StoredIndex>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StoredVersion {
-    version: u32,
-    columns: Vec<StoredColumn>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StoredColumn {
-    name: String,
-    #[serde(rename = "type")]
-    type_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct StoredIndex {
-    name: String,
-    columns: Vec<String>,
-    unique: bool,
-    nulls_not_distinct: bool,
-}
-
-fn current_columns(schema: &TableSchema) -> Vec<StoredColumn> {
-    schema
-        .columns
-        .iter()
-        .map(|c| StoredColumn {
-            name: c.name.to_string(),
-            type_name: c.type_name.clone(),
-        })
-        .collect()
-}
-
-fn current_indexes(schema: &TableSchema) -> Vec<StoredIndex> {
-    schema
-        .indexes
-        .iter()
-        .map(|i| StoredIndex {
-            name: i.name.to_string(),
-            columns: i
-                .columns
-                .iter()
-                .map(|&c| {
-                    schema
-                        .columns
-                        .get(c)
-                        .map_or_else(|| format!("#{c}"), |col| col.name.to_string())
-                })
-                .collect(),
-            unique: i.unique,
-            nulls_not_distinct: i.nulls_not_distinct,
-        })
-        .collect()
-}
-
-/// Compares the registered struct with what the file holds, evolves the catalog, builds new
-/// indexes and drops removed ones.
-fn reconcile(
-    store: &mut WriteStore,
-    reg: &Registration,
-    progress: &mut Option<ProgressFn>,
-) -> Result<TableInfo> {
-    let schema = &reg.schema;
-    let table = schema.name;
-    for index in &schema.indexes {
-        if index.columns.iter().any(|&c| c >= schema.columns.len()) {
-            return Err(Error::Schema {
-                table: table.to_string(),
-                message: format!(
-                    "index `{}` names a column the table does not have",
-                    index.name
-                ),
-            });
-        }
-    }
-    let raw = store.get_meta(Space::Catalog, table.as_bytes())?;
-    let stored: Option<StoredTable> = match raw {
-        None => None,
-        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-            storage::corrupt(
-                "__redorm_catalog",
-                None,
-                format!("the stored schema of table `{table}` does not parse: {e}"),
-            )
-        })?),
-    };
-    let columns = current_columns(schema);
-    let indexes = current_indexes(schema);
-    let index_tables: Vec<String> = schema
-        .indexes
-        .iter()
-        .map(|i| storage::index_table_name(table, i.name))
-        .collect();
-
-    let (versions, old_indexes) = match stored {
-        None => {
-            // A new table: create its keyspaces so readers find them.
-            store.create_rows(table)?;
-            for name in &index_tables {
-                store.create_index(name)?;
-            }
-            (
-                vec![StoredVersion {
-                    version: 1,
-                    columns: columns.clone(),
-                }],
-                None,
-            )
-        }
-        Some(stored) => {
-            let mut versions = stored.versions;
-            let Some(latest) = versions.last() else {
-                return Err(storage::corrupt(
-                    "__redorm_catalog",
-                    None,
-                    format!("the stored schema of table `{table}` has no versions"),
-                ));
-            };
-            check_columns(table, schema, &latest.columns)?;
-            if latest.columns != columns {
-                let version = latest.version + 1;
-                versions.push(StoredVersion {
-                    version,
-                    columns: columns.clone(),
-                });
-            }
-            (versions, Some(stored.indexes))
-        }
-    };
-
-    let Some(current) = versions.last() else {
-        return Err(storage::corrupt(
-            "__redorm_catalog",
-            None,
-            "no schema version",
-        ));
-    };
-    let version = current.version;
-    let mut layouts = HashMap::new();
-    for v in &versions {
-        if v.version == version {
-            continue;
-        }
-        let mut layout = Vec::with_capacity(v.columns.len());
-        for col in &v.columns {
-            match schema.columns.iter().position(|c| c.name == col.name) {
-                Some(i) => layout.push(i),
-                None => {
-                    return Err(Error::Schema {
-                        table: table.to_string(),
-                        message: format!(
-                            "rows written with schema version {} hold column `{}`, which the struct no longer has; put the field back",
-                            v.version, col.name
-                        ),
-                    });
-                }
-            }
-        }
-        layouts.insert(v.version, layout);
-    }
-    let info = TableInfo {
-        schema: schema.clone(),
-        version,
-        layouts,
-        released: vec![false; index_tables.len()],
-        index_tables,
-        referenced_by: Vec::new(),
-        may_hold_deleted: schema.delete != DeleteMode::Hard,
-        ops: reg.ops,
-    };
-
-    if let Some(old_indexes) = old_indexes {
-        // Drop indexes the struct no longer declares (or declares differently).
-        for old in &old_indexes {
-            if !indexes.contains(old) {
-                store.drop_index(&storage::index_table_name(table, &old.name))?;
-            }
-        }
-        // Build the ones that are new (or changed) from the rows already stored.
-        for (pos, index) in indexes.iter().enumerate() {
-            if old_indexes.contains(index) {
-                continue;
-            }
-            let total = store.row_count(table)?;
-            let name = schema.indexes[pos].name;
-            let mut report = |done: u64| {
-                if let Some(cb) = progress.as_mut() {
-                    cb(IndexBuildProgress {
-                        table,
-                        index: name,
-                        done,
-                        total,
-                    });
-                }
-            };
-            (reg.build_index)(store, &info, pos, &mut report)?;
-        }
-    }
-
-    let record = StoredTable { versions, indexes };
-    let bytes = serde_json::to_vec(&record).map_err(|e| Error::Schema {
-        table: table.to_string(),
-        message: format!("cannot serialize the schema: {e}"),
-    })?;
-    store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
-    Ok(info)
-}
-
-fn check_columns(table: &str, schema: &TableSchema, stored: &[StoredColumn]) -> Result<()> {
-    for old in stored {
-        match schema.columns.iter().find(|c| c.name == old.name) {
-            None => {
-                return Err(Error::Schema {
-                    table: table.to_string(),
-                    message: format!(
-                        "column `{}` (type `{}`) is stored in the file but the struct has no such field; \
-                         dropping it would lose its data. Put the field back",
-                        old.name, old.type_name
-                    ),
-                });
-            }
-            Some(col) if !type_compatible(&old.type_name, &col.type_name) => {
-                return Err(Error::ColumnTypeChanged {
-                    table: table.to_string(),
-                    column: old.name.clone(),
-                    stored: old.type_name.clone(),
-                    current: col.type_name.clone(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    for col in &schema.columns {
-        if !stored.iter().any(|s| s.name == col.name) && !col.has_default {
-            return Err(Error::Schema {
-                table: table.to_string(),
-                message: format!(
-                    "column `{}` is new and existing rows have no value for it; \
-                     add #[default(...)] to the field or make it an Option",
-                    col.name
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Whether values stored as type `stored` read correctly as type `current`: the same type, or
-/// the same type where unit enums gained variants at the end (`enum(A,B)` -> `enum(A,B,C)`).
-pub(crate) fn type_compatible(stored: &str, current: &str) -> bool {
-    if stored == current {
-        return true;
-    }
-    let (mut s, mut c) = (stored, current);
-    loop {
-        match (s.find("enum("), c.find("enum(")) {
-            (None, None) => return s == c,
-            (Some(i), Some(j)) if s[..i] == c[..j] => {
-                let (s_rest, c_rest) = (&s[i + 5..], &c[j + 5..]);
-                let (Some(se), Some(ce)) = (s_rest.find(')'), c_rest.find(')')) else {
-                    return false;
-                };
-                let old: Vec<&str> = s_rest[..se].split(',').collect();
-                let new: Vec<&str> = c_rest[..ce].split(',').collect();
-                if new.len() < old.len() || new[..old.len()] != old[..] {
-                    return false;
-                }
-                s = &s_rest[se + 1..];
-                c = &c_rest[ce + 1..];
-            }
-            _ => return false,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::type_compatible;
-
-    #[test]
-    fn enum_types_may_gain_variants_at_the_end() {
-        assert!(type_compatible("u32", "u32"));
-        assert!(!type_compatible("u32", "u64"));
-        assert!(type_compatible("enum(A,B)", "enum(A,B,C)"));
-        assert!(type_compatible("Option<enum(A)>", "Option<enum(A,B)>"));
-        assert!(!type_compatible("enum(A,B)", "enum(B,A)"));
-        assert!(!type_compatible("enum(A,B)", "enum(A)"));
-        assert!(!type_compatible("Option<enum(A)>", "Vec<enum(A,B)>"));
     }
 }

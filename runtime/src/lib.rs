@@ -1,18 +1,34 @@
 //! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
 #![doc = include_str!("../../README.md")]
+//!
+//! # How the crate is built
+//!
+//! The runtime is a stack of layers; each uses only the layers below it, never one above, so
+//! a change has one room to go in:
+//!
+//! | layer | holds |
+//! |---|---|
+//! | `error`, `clock` | the one error type; time |
+//! | `codec/` | order-preserving key encoding ([`codec`]), varints, the row header |
+//! | `model/` | [`Column`], [`Id`], the [`Table`] trait and its descriptors, [`Doc`] |
+//! | `storage/` | the storage-engine seam (keyspaces of ordered byte keys, snapshot reads, one writer), its redb engine (the only code naming redb) and the in-memory [`MemoryEngine`] |
+//! | `catalog/` | registered tables, the stored schema, reconciling the two at open, index builds, row and index-key encoding |
+//! | `query/` | filters, the planner (`plan.rs`, pure), the executor (`exec.rs`), cursors, relation descriptors and batched loading, the reads both transaction kinds share |
+//! | `write/` | [`WriteTx`]: inserts, updates, deletion planning (hard and soft cascades), bulk writes, [`hooks`], the job store |
+//! | `jobs/` | running scheduled deletions; the background [`Worker`] |
+//! | `tx`, `db` | [`ReadTx`]; [`Db`] and [`DbBuilder`], the facade |
+//!
+//! `__private` is the derive's ABI: what generated code may name, re-exported from the
+//! layers.
 
+mod catalog;
 mod clock;
 pub mod codec;
-mod column;
 mod db;
 mod error;
-mod filter;
-pub mod hooks;
-mod id;
 mod jobs;
+mod model;
 mod query;
-mod relation;
-mod schema;
 mod storage;
 mod tx;
 mod write;
@@ -21,24 +37,25 @@ mod write;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use catalog::IndexBuildProgress;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use column::{Arg, Column, Json, KeyArg};
-pub use db::{Db, DbBuilder, IndexBuildProgress};
+pub use db::{Db, DbBuilder};
 pub use error::{Error, Result, StorageError};
-pub use filter::{Filter, StrColumn};
-pub use hooks::{DeleteCause, UpdateCause};
-pub use id::{ForeignKey, Id, Nullable};
-pub use jobs::{JobReport, Worker};
+pub use jobs::{FailedJob, JobReport, Worker};
+pub use model::{
+    Arg, Col, Column, ColumnDef, DeleteMode, Doc, FieldError, ForeignKey, ForeignKeyDef, Id, Index,
+    IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, Table, TableSchema,
+    UniqueIndex,
+};
+pub use query::filter::{Filter, StrColumn};
+pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
 pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use redorm_macros::{Column, Table};
-pub use relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
-pub use schema::{
-    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
-    RelationDef, Table, TableSchema, UniqueIndex,
-};
 pub use storage::memory::{MemoryDump, MemoryEngine, StepCounts, WriteStep};
-pub use tx::{Doc, Durability, ReadTx, TxStats, WriteTx};
-pub use write::{DeleteMany, Update};
+pub use storage::{Durability, TxStats};
+pub use tx::ReadTx;
+pub use write::hooks::{self, DeleteCause, UpdateCause};
+pub use write::{DeleteMany, Update, WriteTx};
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {

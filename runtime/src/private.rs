@@ -2,12 +2,14 @@
 //! refers to. Not part of the public API; may change in any release.
 
 pub use crate::codec::{self, CodecError};
-pub use crate::column::Column;
-pub use crate::id::{ForeignKey, Id, Nullable};
-pub use crate::relation::{Relation, ToMany, ToOne, belongs_to, has_many, has_one, many_to_many};
-pub use crate::schema::{
+pub use crate::model::Column;
+pub use crate::model::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,
+};
+pub use crate::model::{ForeignKey, Id, Nullable};
+pub use crate::query::relation::{
+    Relation, ToMany, ToOne, belongs_to, has_many, has_one, many_to_many,
 };
 pub use core::any::TypeId;
 pub use core::fmt::Debug;

@@ -961,7 +961,7 @@ fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
             break;
         }
         assert_eq!(report.failed.len(), 1, "{report:?}");
-        assert!(report.failed[0].2.contains("crash"));
+        assert!(report.failed[0].error.contains("crash"));
         assert!(runs < 20, "no progress");
     }
     assert!(runs > 3, "the purge took several restarts ({runs})");

@@ -56,7 +56,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::tx::Doc;
+use crate::model::Doc;
 use crate::write::WriteTx;
 
 /// How deep writes made by hooks may nest.

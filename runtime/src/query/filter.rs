@@ -23,8 +23,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::codec;
-use crate::column::{Arg, Column};
-use crate::schema::{Col, Table};
+use crate::model::{Arg, Column};
+use crate::model::{Col, Table};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

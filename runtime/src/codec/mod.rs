@@ -9,6 +9,8 @@
 //!   `a < b` exactly when `encode_key(a) < encode_key(b)` compared as bytes, and a key made of
 //!   several columns never reads the same as another split of the same bytes.
 
+pub(crate) mod row;
+
 use std::fmt;
 
 /// Why bytes could not be decoded into a value. Wrapped into [`Error::Corrupt`](crate::Error::Corrupt)

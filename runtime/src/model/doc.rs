@@ -1,0 +1,89 @@
+//! `Doc`: a row as read, its system fields beside the struct it derefs to.
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::codec::row::RowHeader;
+use crate::model::{Id, Loaded};
+
+/// A row as read from the database: the system fields plus the struct, which it derefs to.
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Note { text: String }
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Note>().in_memory()?;
+/// let id = db.write(|tx| tx.insert(Note { text: "hi".into() }))?;
+/// let note: Doc<Note> = db.read()?.get(id)?.unwrap();
+/// assert_eq!(note.id, id);          // system field
+/// assert_eq!(note.text, "hi");      // struct field, through Deref
+/// let plain: Note = note.into_inner();
+/// # let _ = plain;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Doc<T> {
+    /// The row's id.
+    pub id: Id<T>,
+    /// When the row was inserted, in milliseconds since the Unix epoch (from the database's
+    /// [`Clock`](crate::Clock)).
+    pub created_at: i64,
+    deleted_at: Option<i64>,
+    value: T,
+    pub(crate) loaded: Loaded,
+}
+
+impl<T> Doc<T> {
+    /// When the row was soft-deleted, if it was.
+    pub fn deleted_at(&self) -> Option<i64> {
+        self.deleted_at
+    }
+
+    /// The struct, without the system fields.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// A reference to the struct.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    pub(crate) fn from_parts(id: Id<T>, header: RowHeader, value: T) -> Self {
+        Doc {
+            id,
+            created_at: header.created_at,
+            deleted_at: header.deleted.map(|(at, _)| at),
+            value,
+            loaded: Loaded::default(),
+        }
+    }
+
+    pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
+        &mut self.loaded
+    }
+}
+
+impl<T> Deref for Doc<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Doc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Doc");
+        s.field("id", &self.id)
+            .field("created_at", &self.created_at);
+        if let Some(at) = self.deleted_at {
+            s.field("deleted_at", &at);
+        }
+        s.field("value", &self.value);
+        if !self.loaded.is_empty() {
+            s.field("loaded", &self.loaded.names());
+        }
+        s.finish()
+    }
+}

@@ -1,0 +1,18 @@
+//! The data model: what users' structs become. Column types and their encodings, typed ids,
+//! the `Table` trait the derive implements with its column, index and relation descriptors,
+//! and `Doc`, a row as read.
+
+mod column;
+mod doc;
+mod id;
+mod loaded;
+mod schema;
+
+pub use column::{Arg, Column, Json, KeyArg};
+pub use doc::Doc;
+pub use id::{ForeignKey, Id, Nullable};
+pub(crate) use loaded::Loaded;
+pub use schema::{
+    Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
+    RelationDef, Table, TableSchema, UniqueIndex,
+};

@@ -1,0 +1,496 @@
+//! Queries: filters, the planner, ordering, limits, counting, streaming and cursor pagination.
+//!
+//! # The planner rule
+//!
+//! A query's filter is split into its top-level `AND` parts. For every index of the table:
+//!
+//! 1. walk the index's columns from the left while a part pins the column by equality: `eq`,
+//!    `in_` (one probe per value), `is_null`, or an `or` of `eq`/`in_` on that one column;
+//! 2. on the next column, take at most one range: `gt`, `gte`, `lt`, `lte`, `between`,
+//!    `starts_with`, or a `like` whose pattern starts with literal text (several range parts on
+//!    that column intersect).
+//!
+//! The index with the most pinned columns wins; then one with a range; then one that serves the
+//! `order_by`; then the one with fewer probes; then the one declared first. Parts the index
+//! does not consume are checked on each row read (post-filters). `using(index)` forces an index.
+//!
+//! `order_by` is served by the chosen index when its columns, after the pinned ones (columns
+//! pinned to a single value may be skipped), start with the ordered columns, all ascending or
+//! all descending; otherwise the rows are sorted in memory. Several probes are merged in order.
+//! Rows with equal order keys come in id order. A query without `order_by` returns rows in the
+//! order of the index it reads, or by id when it reads the table itself.
+//!
+//! In strict mode (the default) a query whose filter no index narrows, or whose `order_by`
+//! no index serves, would read the whole table: it fails with [`Error::IndexRequired`], which
+//! names an index that would serve it, unless the query says `allow_full_scan()` or the
+//! database was opened with `strict(false)`. A query with neither filter nor order reads rows
+//! by id, which is never an error.
+//!
+//! Comparisons use the column's key order: for `Option` columns `None` sorts first, so
+//! `lt(Some(x))` matches `None` too; floats are in total order (`-NaN < -inf < … < inf < NaN`).
+
+mod cursor;
+mod exec;
+pub(crate) mod filter;
+mod load;
+mod order;
+mod plan;
+pub(crate) mod read;
+pub(crate) mod relation;
+
+pub use cursor::{Cursor, Page};
+pub use exec::QueryIter;
+pub use order::Order;
+
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use self::cursor::*;
+use self::exec::*;
+use self::filter::{Expr, Filter};
+use self::plan::*;
+use self::read::{TxRef, Visibility};
+use self::relation::*;
+use crate::catalog::{Catalog, TableInfo};
+use crate::error::{Error, Result};
+use crate::model::{Doc, Index, Table};
+use crate::storage::Source;
+
+/// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
+/// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:
+/// [`all`](Query::all), [`first`](Query::first), [`first_or_err`](Query::first_or_err),
+/// [`unique`](Query::unique), [`count`](Query::count), [`iter`](Query::iter),
+/// [`paginate`](Query::paginate); [`explain`](Query::explain) shows the plan.
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// #[table(index(by_team_age = [team, age]))]
+/// struct Player { team: String, age: u32, name: String }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Player>().in_memory()?;
+/// db.write(|tx| {
+///     for (team, age, name) in [("red", 30, "Ann"), ("red", 25, "Bo"), ("blue", 41, "Cy")] {
+///         tx.insert(Player { team: team.into(), age, name: name.into() })?;
+///     }
+///     Ok(())
+/// })?;
+/// let tx = db.read()?;
+/// let q = tx.query::<Player>()
+///     .filter(Player::team().eq("red").and(Player::age().gte(26u32)))
+///     .order_by(Player::age().desc());
+/// assert_eq!(q.explain().lines().nth(1), Some("access: index by_team_age (1 probe: team = \"red\"), range age >= 26"));
+/// let names: Vec<String> = q.all()?.into_iter().map(|p| p.name.clone()).collect();
+/// assert_eq!(names, ["Ann"]);
+/// # Ok(()) }
+/// ```
+pub struct Query<'tx, T> {
+    tx: TxRef<'tx>,
+    db: &'tx Catalog,
+    filter: Option<Expr>,
+    order: Vec<Order<T>>,
+    limit: Option<usize>,
+    offset: usize,
+    using: Option<(usize, &'static str)>,
+    allow_full_scan: bool,
+    withs: Vec<Arc<dyn Load<T>>>,
+    visibility: Visibility,
+}
+
+impl<T> fmt::Debug for Query<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("filter", &self.filter.as_ref().map(|e| e.to_string()))
+            .field("order", &self.order)
+            .field("limit", &self.limit)
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
+
+impl<'tx, T: Table> Query<'tx, T> {
+    pub(crate) fn new(tx: TxRef<'tx>, db: &'tx Catalog) -> Self {
+        Query {
+            tx,
+            db,
+            filter: None,
+            order: Vec::new(),
+            limit: None,
+            offset: 0,
+            using: None,
+            allow_full_scan: false,
+            withs: Vec::new(),
+            visibility: Visibility::Live,
+        }
+    }
+
+    /// Also returns soft-deleted rows (every read skips them otherwise).
+    pub fn include_deleted(mut self) -> Self {
+        self.visibility = Visibility::All;
+        self
+    }
+
+    /// Returns only soft-deleted rows.
+    pub fn only_deleted(mut self) -> Self {
+        self.visibility = Visibility::Deleted;
+        self
+    }
+
+    /// Also loads relation `rel` on every row returned, batched: one index probe per distinct
+    /// key per level, whatever the number of rows (see the [relation docs](crate::Relation)).
+    /// [`iter`](Query::iter) loads it row by row as it goes.
+    pub fn with(mut self, rel: impl Load<T> + 'static) -> Self {
+        self.withs.push(Arc::new(rel));
+        self
+    }
+
+    fn load_withs(&self, rows: &mut [Doc<T>]) -> Result<()> {
+        if self.withs.is_empty() || rows.is_empty() {
+            return Ok(());
+        }
+        let mut cx = LoadCx {
+            tx: self.tx,
+            db: self.db,
+        };
+        for w in &self.withs {
+            w.load_into(&mut cx, rows, 1)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the rows the filter accepts. Calling it again adds another condition (`AND`).
+    pub fn filter(mut self, filter: Filter<T>) -> Self {
+        self.filter = Some(match self.filter.take() {
+            None => filter.expr,
+            Some(prev) => Filter::<T>::from_expr(prev).and(filter).expr,
+        });
+        self
+    }
+
+    /// Orders by a column; call again for further keys (`order_by(a.asc()).order_by(b.desc())`).
+    pub fn order_by(mut self, order: Order<T>) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// Returns at most `n` rows (counting rows that pass every filter). `limit(0)` returns none.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` matching rows. Costs O(n): prefer [`paginate`](Query::paginate).
+    pub fn offset(mut self, n: usize) -> Self {
+        self.offset = n;
+        self
+    }
+
+    /// Reads through this index whatever the planner would choose.
+    pub fn using<K>(mut self, index: impl Into<Index<T, K>>) -> Self {
+        let index = index.into();
+        self.using = Some((index.position(), index.name()));
+        self
+    }
+
+    /// Allows this query to read the whole table when no index serves it.
+    pub fn allow_full_scan(mut self) -> Self {
+        self.allow_full_scan = true;
+        self
+    }
+
+    fn info(&self) -> Result<&'tx TableInfo> {
+        self.db.info::<T>()
+    }
+
+    fn filter_text(&self) -> String {
+        self.filter
+            .as_ref()
+            .map_or_else(|| "all rows".to_string(), |f| f.to_string())
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        let info = self.info()?;
+        if let Some(why) = self.filter.as_ref().and_then(Expr::invalid) {
+            return Err(Error::InvalidQuery {
+                table: T::NAME,
+                reason: why.to_string(),
+            });
+        }
+        let order: Vec<(usize, bool)> = self.order.iter().map(|o| (o.column, o.desc)).collect();
+        let mut plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        plan.vis = self.visibility;
+        let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
+        if strict && plan.full_scan {
+            return Err(Error::IndexRequired {
+                table: T::NAME,
+                filter: plan.unserved_text(&self.order),
+                suggestion: plan.suggestion(info, &order),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// The plan as text: access path, probes and range, order, post-filters, limit.
+    pub fn explain(&self) -> String {
+        let info = match self.info() {
+            Ok(i) => i,
+            Err(e) => return format!("error: {e}"),
+        };
+        let order: Vec<(usize, bool)> = self.order.iter().map(|o| (o.column, o.desc)).collect();
+        let plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        let mut out = format!("query {}\n", T::NAME);
+        out.push_str(&plan.describe(info));
+        let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
+        if plan.full_scan {
+            out.push_str(if strict {
+                "full scan: refused in strict mode\n"
+            } else {
+                "full scan: allowed\n"
+            });
+        }
+        match self.visibility {
+            Visibility::Live => {}
+            Visibility::All => out.push_str("rows: including soft-deleted\n"),
+            Visibility::Deleted => out.push_str("rows: soft-deleted only\n"),
+        }
+        if self.offset > 0 {
+            out.push_str(&format!("offset: {}\n", self.offset));
+        }
+        if let Some(n) = self.limit {
+            out.push_str(&format!("limit: {n}\n"));
+        }
+        out
+    }
+
+    /// An executor for this query; `need` is how many rows the caller will take at most, so
+    /// the first scan reads no more than that (post-filters may make it read on).
+    fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
+        let plan = self.plan()?;
+        let mut exec = Exec::new(self.tx, self.info()?, plan, start)?;
+        if let Some(n) = need {
+            exec.batch = n.clamp(1, BATCH);
+        }
+        Ok(exec)
+    }
+
+    /// Every matching row (after `offset`, at most `limit`).
+    pub fn all(&self) -> Result<Vec<Doc<T>>> {
+        let mut out = Vec::new();
+        if self.limit == Some(0) {
+            return Ok(out);
+        }
+        let mut exec = self.exec(None, self.limit)?;
+        exec.skip(self.offset)?;
+        while let Some(doc) = exec.next()? {
+            out.push(doc);
+            if self.limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+        }
+        self.load_withs(&mut out)?;
+        Ok(out)
+    }
+
+    /// The first matching row, if any.
+    pub fn first(&self) -> Result<Option<Doc<T>>> {
+        if self.limit == Some(0) {
+            return Ok(None);
+        }
+        let mut exec = self.exec(None, Some(1))?;
+        exec.skip(self.offset)?;
+        match exec.next()? {
+            Some(doc) => {
+                let mut one = [doc];
+                self.load_withs(&mut one)?;
+                let [doc] = one;
+                Ok(Some(doc))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The first matching row, or [`Error::NoMatch`].
+    pub fn first_or_err(&self) -> Result<Doc<T>> {
+        self.first()?.ok_or_else(|| Error::NoMatch {
+            table: T::NAME,
+            filter: self.filter_text(),
+        })
+    }
+
+    /// The only matching row (`None` when there is none), or [`Error::NotUnique`] when there
+    /// are several.
+    pub fn unique(&self) -> Result<Option<Doc<T>>> {
+        let mut found = self.clone_query().limit(2).all()?.into_iter();
+        match (found.next(), found.next()) {
+            (Some(a), Some(b)) => Err(Error::NotUnique {
+                table: T::NAME,
+                filter: self.filter_text(),
+                first: a.id.get(),
+                second: b.id.get(),
+            }),
+            (a, _) => Ok(a),
+        }
+    }
+
+    fn clone_query(&self) -> Query<'tx, T> {
+        Query {
+            tx: self.tx,
+            db: self.db,
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            limit: self.limit,
+            offset: self.offset,
+            using: self.using,
+            allow_full_scan: self.allow_full_scan,
+            withs: self.withs.clone(),
+            visibility: self.visibility,
+        }
+    }
+
+    /// How many rows match (after `offset`, at most `limit`). Reads only index keys, without
+    /// decoding rows, when no post-filter is needed; the row count of a table without a
+    /// filter costs nothing.
+    pub fn count(&self) -> Result<usize> {
+        let plan = self.plan()?;
+        let info = self.info()?;
+        let cap = |n: usize| {
+            let n = n.saturating_sub(self.offset);
+            self.limit.map_or(n, |l| n.min(l))
+        };
+        // Index keys and the table's row count include soft-deleted rows.
+        let keys_suffice = !info.may_hold_deleted || self.visibility == Visibility::All;
+        if plan.residual.is_none() && keys_suffice {
+            match &plan.access {
+                Access::Rows => {
+                    let n = self.tx.row_count(T::NAME)?;
+                    return Ok(cap(usize::try_from(n).unwrap_or(usize::MAX)));
+                }
+                Access::Index {
+                    index,
+                    probes,
+                    range,
+                } => {
+                    let table = &info.index_tables[*index];
+                    let mut n = 0usize;
+                    let want = self.limit.map(|l| l.saturating_add(self.offset));
+                    for probe in probes {
+                        let (lo, hi) = probe_bounds(probe, range);
+                        let Some((lo, hi)) = lo.zip(hi) else { continue };
+                        self.tx
+                            .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |_| {
+                                n += 1;
+                                Ok(want.is_none_or(|w| n < w))
+                            })?;
+                        if want.is_some_and(|w| n >= w) {
+                            break;
+                        }
+                    }
+                    return Ok(cap(n));
+                }
+            }
+        }
+        let mut exec = Exec::<T>::new(self.tx, info, plan, None)?;
+        let mut n = 0usize;
+        let want = self.limit.map(|l| l.saturating_add(self.offset));
+        while want.is_none_or(|w| n < w) && exec.next()?.is_some() {
+            n += 1;
+        }
+        Ok(cap(n))
+    }
+
+    /// The matching rows as an iterator that reads them in batches as it goes, for results
+    /// too large to hold at once. Honours `offset` and `limit`.
+    pub fn iter(&self) -> Result<QueryIter<'tx, T>> {
+        Ok(QueryIter {
+            tx: self.tx,
+            db: self.db,
+            withs: self.withs.clone(),
+            exec: if self.limit == Some(0) {
+                None
+            } else {
+                Some(self.exec(None, self.limit.map(|n| n.saturating_add(self.offset)))?)
+            },
+            skip: self.offset,
+            left: self.limit,
+        })
+    }
+
+    /// One page of at most `n` rows, starting after `cursor` (from the start when `None`).
+    ///
+    /// The page's [`next_cursor`](Page::next_cursor) continues where it stopped; it is bound to
+    /// this query (same table, filter, order and index) and is refused by any other. When the
+    /// order is served by an index (or there is no order), a page costs O(log n + page size)
+    /// however deep it is; rows inserted or deleted between pages never make a row that
+    /// existed throughout be skipped or repeated. Without `order_by`, pages go in the order of
+    /// the index read (by id for a table read).
+    ///
+    /// `offset` and `limit` do not combine with cursors: they are an [`Error::InvalidQuery`],
+    /// as is `n == 0`.
+    pub fn paginate(&self, cursor: Option<&Cursor>, n: usize) -> Result<Page<T>> {
+        if self.offset > 0 || self.limit.is_some() {
+            return Err(Error::InvalidQuery {
+                table: T::NAME,
+                reason: "offset and limit do not combine with paginate(); the page size is \
+                         paginate's second argument and the cursor says where to start"
+                    .to_string(),
+            });
+        }
+        if n == 0 {
+            return Err(Error::InvalidQuery {
+                table: T::NAME,
+                reason: "a page must hold at least one row; call paginate(cursor, n) with n >= 1"
+                    .to_string(),
+            });
+        }
+        let fingerprint = self.fingerprint();
+        let secret = self.db.secret;
+        let start = match cursor {
+            None => None,
+            Some(c) => Some(c.open(T::NAME, fingerprint, secret)?),
+        };
+        // One row past the page tells whether it is the last.
+        let mut exec = self.exec(start, Some(n.saturating_add(1)))?;
+        let mut items = Vec::with_capacity(n.min(1024));
+        let mut last = None;
+        while items.len() < n {
+            match exec.next()? {
+                Some(doc) => {
+                    items.push(doc);
+                    last = exec.position();
+                }
+                None => break,
+            }
+        }
+        let is_done = items.len() < n || exec.next()?.is_none();
+        self.load_withs(&mut items)?;
+        let next_cursor = match (is_done, last) {
+            (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)),
+            _ => None,
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            is_done,
+        })
+    }
+
+    fn fingerprint(&self) -> u64 {
+        let mut h = Fnv::new(0);
+        h.write(T::NAME.as_bytes());
+        match &self.filter {
+            None => h.write_u8(0),
+            Some(f) => f.hash_into(&mut h),
+        }
+        for o in &self.order {
+            h.write(&(o.column as u64).to_le_bytes());
+            h.write(&[u8::from(o.desc)]);
+        }
+        if let Some((_, name)) = self.using {
+            h.write(name.as_bytes());
+        }
+        h.write(&[self.visibility as u8]);
+        h.finish()
+    }
+}

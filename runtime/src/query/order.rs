@@ -1,0 +1,72 @@
+//! Ordering keys: a column and a direction.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+
+use crate::model::Col;
+
+/// One ordering key: a column and a direction. Built with [`Col::asc`] / [`Col::desc`].
+pub struct Order<T> {
+    pub(crate) column: usize,
+    pub(crate) name: &'static str,
+    pub(crate) desc: bool,
+    pub(crate) _table: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Order<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Order<T> {}
+impl<T> fmt::Debug for Order<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.name,
+            if self.desc { "desc" } else { "asc" }
+        )
+    }
+}
+
+impl<T> Order<T> {
+    pub(crate) fn column(&self) -> usize {
+        self.column
+    }
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+    pub(crate) fn is_desc(&self) -> bool {
+        self.desc
+    }
+}
+
+impl<T, C> Col<T, C> {
+    /// Ascending order on this column.
+    pub fn asc(&self) -> Order<T> {
+        Order {
+            column: self.position(),
+            name: self.name(),
+            desc: false,
+            _table: PhantomData,
+        }
+    }
+    /// Descending order on this column.
+    pub fn desc(&self) -> Order<T> {
+        Order {
+            column: self.position(),
+            name: self.name(),
+            desc: true,
+            _table: PhantomData,
+        }
+    }
+}
+
+impl<T> Hash for Order<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.column.hash(state);
+        self.desc.hash(state);
+    }
+}
