@@ -19,8 +19,8 @@ use crate::storage::memory::MemoryEngine;
 use crate::storage::redb::RedbEngine;
 use crate::storage::{Engine, RESERVED_PREFIX, ReadStore, WriteStore};
 use crate::tx::ReadTx;
-use crate::write::hooks::{DeleteCause, HookSet, UpdateCause};
-use crate::write::{TableOps, WriteSetup, WriteTx};
+use crate::write::hooks::{self, DeleteCause, UpdateCause};
+use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
 
 /// An open database. Cheap to clone (an `Arc` inside), `Send + Sync + 'static`: put it in your
 /// application state and share it between threads.
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Db {
 /// ```
 pub struct DbBuilder {
     tables: Vec<Registration>,
-    ops: Vec<TableOps>,
+    ops: Vec<TableOps<WriteTx>>,
     strict: bool,
     fan_out_max_keys: usize,
     max_cascade_rows: usize,
@@ -200,7 +200,7 @@ impl DbBuilder {
             schema: T::schema(),
             build_index: build_index::<T>,
         });
-        self.ops.push(TableOps::of::<T>());
+        self.ops.push(table_ops::<T>());
         self
     }
 
@@ -247,7 +247,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &mut T) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.before_insert.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.before_insert.push(Arc::new(f)));
         self
     }
 
@@ -256,7 +256,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &Doc<T>) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.after_insert.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.after_insert.push(Arc::new(f)));
         self
     }
 
@@ -266,7 +266,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &Doc<T>, &mut T, &UpdateCause) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.before_update.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.before_update.push(Arc::new(f)));
         self
     }
 
@@ -275,7 +275,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &Doc<T>, &Doc<T>, &UpdateCause) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.after_update.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.after_update.push(Arc::new(f)));
         self
     }
 
@@ -285,7 +285,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.before_delete.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.before_delete.push(Arc::new(f)));
         self
     }
 
@@ -294,7 +294,7 @@ impl DbBuilder {
         mut self,
         f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
-        self.hooks.edit::<T>(|h| h.after_delete.push(Arc::new(f)));
+        hooks::edit::<T>(&mut self.hooks, |h| h.after_delete.push(Arc::new(f)));
         self
     }
 

@@ -54,8 +54,9 @@ pub use redorm_macros::{Column, Table};
 pub use storage::memory::{MemoryDump, MemoryEngine, StepCounts, WriteStep};
 pub use storage::{Durability, TxStats};
 pub use tx::ReadTx;
+pub use write::WriteTx;
+pub use write::bulk::{DeleteMany, Update};
 pub use write::hooks::{self, DeleteCause, UpdateCause};
-pub use write::{DeleteMany, Update, WriteTx};
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {

@@ -3,7 +3,7 @@
 
 use std::ops::Bound;
 
-use super::TableInfo;
+use super::registry::TableInfo;
 use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
 use crate::model::{Doc, FieldError, Id, Table};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{IndexBuildProgress, ProgressFn, Registration, TableInfo};
+use super::registry::{IndexBuildProgress, ProgressFn, Registration, TableInfo};
 use crate::error::{Error, Result};
 use crate::model::{DeleteMode, TableSchema};
 use crate::storage::{self, Source, Space, WriteStore};

@@ -3,7 +3,7 @@
 
 use std::any::TypeId;
 
-use super::{Registration, TableInfo};
+use super::registry::{Registration, TableInfo};
 use crate::error::{Error, Result};
 use crate::model::OnSoftDelete;
 

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use super::{JobReport, run_due};
+use super::runner::{JobReport, run_due};
 use crate::catalog::Catalog;
 use crate::write::WriteSetup;
 

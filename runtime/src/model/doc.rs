@@ -3,8 +3,9 @@
 use std::fmt;
 use std::ops::Deref;
 
+use super::id::Id;
+use super::loaded::Loaded;
 use crate::codec::row::RowHeader;
-use crate::model::{Id, Loaded};
 
 /// A row as read from the database: the system fields plus the struct, which it derefs to.
 ///
@@ -85,5 +86,28 @@ impl<T: fmt::Debug> fmt::Debug for Doc<T> {
             s.field("loaded", &self.loaded.names());
         }
         s.finish()
+    }
+}
+
+/// Which rows a read sees, by their soft-deletion state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub(crate) enum Visibility {
+    /// Rows not soft-deleted (the default for every read).
+    #[default]
+    Live,
+    /// Every row.
+    All,
+    /// Soft-deleted rows only.
+    Deleted,
+}
+
+impl Visibility {
+    pub(crate) fn admits(self, deleted: bool) -> bool {
+        match self {
+            Visibility::Live => !deleted,
+            Visibility::All => true,
+            Visibility::Deleted => deleted,
+        }
     }
 }

@@ -6,8 +6,10 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::str::FromStr;
 
+use super::column::Column;
+use super::schema::Table;
 use crate::codec::{self, CodecError};
-use crate::{Column, Error, Table};
+use crate::error::Error;
 
 /// The id of a row of table `T`.
 ///

@@ -10,8 +10,8 @@ mod schema;
 
 pub use column::{Arg, Column, Json, KeyArg};
 pub use doc::Doc;
+pub(crate) use doc::Visibility;
 pub use id::{ForeignKey, Id, Nullable};
-pub(crate) use loaded::Loaded;
 pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
     RelationDef, Table, TableSchema, UniqueIndex,

@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use super::cursor::*;
 use super::plan::*;
-use super::read::{TxRef, Visibility};
 use super::relation::*;
 use crate::catalog::{Catalog, TableInfo, decode_doc};
 use crate::error::{Error, Result};
+use crate::model::Visibility;
 use crate::model::{Doc, Table};
+use crate::storage::TxRef;
 use crate::storage::{self, Source};
 
 pub(crate) fn succ(mut k: Vec<u8>) -> Option<Vec<u8>> {

@@ -50,12 +50,13 @@ use self::cursor::*;
 use self::exec::*;
 use self::filter::{Expr, Filter};
 use self::plan::*;
-use self::read::{TxRef, Visibility};
 use self::relation::*;
 use crate::catalog::{Catalog, TableInfo};
 use crate::error::{Error, Result};
+use crate::model::Visibility;
 use crate::model::{Doc, Index, Table};
 use crate::storage::Source;
+use crate::storage::TxRef;
 
 /// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
 /// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:

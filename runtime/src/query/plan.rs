@@ -3,8 +3,8 @@
 
 use super::filter::{Expr, Pred, StrOp};
 use super::order::Order;
-use super::read::Visibility;
 use crate::catalog::TableInfo;
+use crate::model::Visibility;
 use crate::storage::{self};
 
 /// A range on one column's key bytes: `(bytes, inclusive)` bounds; `None` is open.

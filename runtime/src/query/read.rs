@@ -5,32 +5,9 @@ use std::ops::Bound;
 
 use crate::catalog::{Catalog, TableInfo, decode_doc};
 use crate::error::{Error, Result};
-use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex};
+use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex, Visibility};
 use crate::query::relation::{Cardinality, LoadCx, Relation};
-use crate::storage::{self, ReadStore, Source, WriteStore};
-
-/// Which rows a read sees, by their soft-deletion state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[repr(u8)]
-pub(crate) enum Visibility {
-    /// Rows not soft-deleted (the default for every read).
-    #[default]
-    Live,
-    /// Every row.
-    All,
-    /// Soft-deleted rows only.
-    Deleted,
-}
-
-impl Visibility {
-    pub(crate) fn admits(self, deleted: bool) -> bool {
-        match self {
-            Visibility::Live => !deleted,
-            Visibility::All => true,
-            Visibility::Deleted => deleted,
-        }
-    }
-}
+use crate::storage::{self, Source, TxRef};
 
 /// Row `id` if it exists and `vis` admits it.
 pub(crate) fn read_doc<T: Table, S: Source>(
@@ -94,29 +71,6 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
     }
 }
 
-/// A borrowed transaction of either kind, for code that only reads (queries).
-#[derive(Clone, Copy)]
-pub(crate) enum TxRef<'a> {
-    Read(&'a ReadStore),
-    Write(&'a WriteStore),
-}
-
-impl Source for TxRef<'_> {
-    fn txn(&self) -> &dyn storage::engine::ReadTxn {
-        match self {
-            TxRef::Read(s) => s.txn(),
-            TxRef::Write(s) => s.txn(),
-        }
-    }
-
-    fn counters(&self) -> &storage::Counters {
-        match self {
-            TxRef::Read(s) => s.counters(),
-            TxRef::Write(s) => s.counters(),
-        }
-    }
-}
-
 /// The read methods of both transaction kinds (`ReadTx` and `WriteTx`, whose `store` is a
 /// `ReadStore` or a `WriteStore`): one text, so the two cannot drift apart.
 macro_rules! read_methods {
@@ -128,7 +82,7 @@ macro_rules! read_methods {
                 &self.store,
                 info,
                 id.get(),
-                $crate::query::read::Visibility::Live,
+                $crate::model::Visibility::Live,
             )
         }
 
@@ -139,7 +93,7 @@ macro_rules! read_methods {
                 &self.store,
                 info,
                 id.get(),
-                $crate::query::read::Visibility::All,
+                $crate::model::Visibility::All,
             )
         }
 
@@ -159,7 +113,7 @@ macro_rules! read_methods {
         /// Starts a query on table `T`; see [`Query`]. In a write transaction it sees the
         /// transaction's own writes.
         pub fn query<T: Table>(&self) -> Query<'_, T> {
-            Query::new($crate::query::read::TxRef::$kind(&self.store), &self.db)
+            Query::new($crate::storage::TxRef::$kind(&self.store), &self.db)
         }
 
         /// The rows with these ids, in the same order; `None` for an id with no (live) row.
@@ -182,7 +136,7 @@ macro_rules! read_methods {
             rel: Relation<P, C, K>,
         ) -> Result<K::Stored<C>> {
             $crate::query::read::load(
-                $crate::query::read::TxRef::$kind(&self.store),
+                $crate::storage::TxRef::$kind(&self.store),
                 &self.db,
                 doc,
                 rel,
@@ -198,7 +152,7 @@ macro_rules! read_methods {
             rel: impl $crate::query::relation::Load<P>,
         ) -> Result<()> {
             let mut cx = $crate::query::relation::LoadCx {
-                tx: $crate::query::read::TxRef::$kind(&self.store),
+                tx: $crate::storage::TxRef::$kind(&self.store),
                 db: &self.db,
             };
             rel.load_into(&mut cx, docs, 1)

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use super::filter::{Expr, Filter};
 use super::order::Order;
-use super::read::TxRef;
 use crate::catalog::{Catalog, decode_doc};
 use crate::error::Result;
 use crate::model::{Col, Doc, ForeignKey, Table};
 use crate::storage::Source;
+use crate::storage::TxRef;
 
 /// The deepest nesting of `with` loads.
 pub const MAX_DEPTH: usize = 10;

@@ -298,6 +298,29 @@ impl WriteStore {
     }
 }
 
+/// A borrowed transaction of either kind, for code that only reads (queries).
+#[derive(Clone, Copy)]
+pub(crate) enum TxRef<'a> {
+    Read(&'a ReadStore),
+    Write(&'a WriteStore),
+}
+
+impl Source for TxRef<'_> {
+    fn txn(&self) -> &dyn ReadTxn {
+        match self {
+            TxRef::Read(s) => s.txn(),
+            TxRef::Write(s) => s.txn(),
+        }
+    }
+
+    fn counters(&self) -> &Counters {
+        match self {
+            TxRef::Read(s) => s.counters(),
+            TxRef::Write(s) => s.counters(),
+        }
+    }
+}
+
 /// Writes, for write transactions.
 pub(crate) trait Sink: Source {
     fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()>;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::WriteTx;
+use super::tx::WriteTx;
 use crate::error::{Error, Result};
 use crate::model::{Id, Table};
 use crate::query::filter::Filter;

@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::WriteTx;
-use super::hooks::{DeleteCause, UpdateCause};
+use super::cause::{DeleteCause, UpdateCause};
+use super::registry::TableOps;
+use super::tx::WriteTx;
 use crate::catalog::{child_index, full_key, index_keys};
 use crate::error::{Error, Result};
 use crate::model::{DeleteMode, Id, OnDelete, OnSoftDelete, Table};
@@ -453,5 +454,16 @@ impl WriteTx {
         let finished = deletes.len() == total_deletes;
         self.apply_hard(&updates, &deletes)?;
         Ok((updates.len(), deletes.len(), finished))
+    }
+}
+
+/// The operations cascades need on table `T`, for dispatch by table position.
+pub(crate) fn table_ops<T: Table>() -> TableOps<WriteTx> {
+    TableOps {
+        remove: |tx, id, cause| tx.remove_one::<T>(id, cause),
+        set_fk: |tx, id, column, action, table, parent| {
+            tx.set_fk::<T>(id, column, action, table, parent)
+        },
+        mark: |tx, id, stamp, cause| tx.mark::<T>(id, stamp, cause),
     }
 }

@@ -51,57 +51,17 @@
 //! # Ok(()) }
 //! ```
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::any::TypeId;
 use std::sync::Arc;
 
-use crate::error::Result;
-use crate::model::Doc;
-use crate::write::WriteTx;
+pub use super::cause::{DeleteCause, UpdateCause};
+use super::registry::HookSet;
+use super::tx::WriteTx;
+use crate::error::{Error, Result};
+use crate::model::{Doc, Table};
 
 /// How deep writes made by hooks may nest.
 pub const MAX_HOOK_DEPTH: usize = 8;
-
-/// Why a row is being rewritten, as `before_update`/`after_update` see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UpdateCause {
-    /// `patch`, `replace` or `update`.
-    Write,
-    /// The row is being soft-deleted (`deleted_at` set), directly or by a soft cascade from
-    /// the given parent.
-    SoftDelete {
-        /// The row whose soft delete reached this one, for a cascade.
-        cascade_from: Option<(&'static str, u64)>,
-    },
-    /// The row is being restored by `undelete`.
-    Undelete,
-    /// A foreign key of the row is being set to `None` or its default because the row it
-    /// pointed at is being deleted (`on_delete = set_null | set_default`).
-    ForeignKeyAction {
-        /// Table of the deleted row.
-        parent_table: &'static str,
-        /// Id of the deleted row.
-        parent_id: u64,
-    },
-}
-
-/// Why a row is being removed, as `before_delete`/`after_delete` see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeleteCause {
-    /// `delete`, `hard_delete` or `delete_many` named this row.
-    Direct,
-    /// An `on_delete = cascade` from the given row.
-    Cascade {
-        /// Table of the row whose deletion cascaded here.
-        parent_table: &'static str,
-        /// Its id.
-        parent_id: u64,
-    },
-    /// A scheduled deletion's job is purging the row (or a row below it).
-    Scheduled,
-}
 
 type BeforeInsert<T> = Arc<dyn Fn(&mut WriteTx, &mut T) -> Result<()> + Send + Sync>;
 type AfterInsert<T> = Arc<dyn Fn(&mut WriteTx, &Doc<T>) -> Result<()> + Send + Sync>;
@@ -147,22 +107,36 @@ impl<T> Clone for Hooks<T> {
     }
 }
 
-/// Hooks of every table, by type.
-#[derive(Default)]
-pub(crate) struct HookSet {
-    by_type: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+/// The hooks registered for table `T`.
+pub(crate) fn of<T: Table>(set: &HookSet) -> Option<Arc<Hooks<T>>> {
+    set.get::<Hooks<T>>(TypeId::of::<T>())
 }
 
-impl HookSet {
-    pub(crate) fn get<T: 'static>(&self) -> Option<Arc<Hooks<T>>> {
-        self.by_type
-            .get(&TypeId::of::<T>())
-            .and_then(|h| h.clone().downcast::<Hooks<T>>().ok())
+/// Changes the hooks registered for table `T`.
+pub(crate) fn edit<T: Table>(set: &mut HookSet, f: impl FnOnce(&mut Hooks<T>)) {
+    set.edit::<Hooks<T>>(TypeId::of::<T>(), f);
+}
+
+impl WriteTx {
+    /// The hooks of `T` to run now (`None` when hooks are off).
+    pub(crate) fn hooks<T: Table>(&self) -> Option<Arc<Hooks<T>>> {
+        if self.hooks_on {
+            of::<T>(&self.setup.hooks)
+        } else {
+            None
+        }
     }
 
-    pub(crate) fn edit<T: Send + Sync + 'static>(&mut self, f: impl FnOnce(&mut Hooks<T>)) {
-        let mut hooks: Hooks<T> = self.get::<T>().map(|h| (*h).clone()).unwrap_or_default();
-        f(&mut hooks);
-        self.by_type.insert(TypeId::of::<T>(), Arc::new(hooks));
+    /// Runs `f` one hook level deeper.
+    pub(crate) fn nested<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
+        if self.hook_depth >= MAX_HOOK_DEPTH {
+            return Err(Error::HookDepth {
+                max: MAX_HOOK_DEPTH,
+            });
+        }
+        self.hook_depth += 1;
+        let out = f(self);
+        self.hook_depth -= 1;
+        out
     }
 }

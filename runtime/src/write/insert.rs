@@ -1,6 +1,6 @@
 //! Inserting rows: unique and foreign-key checks first, then the row and its index entries.
 
-use super::WriteTx;
+use super::tx::WriteTx;
 use crate::catalog::{
     IndexKey, TableInfo, encode_row, full_key, index_keys, key_debug, unique_conflict,
 };

@@ -3,7 +3,7 @@
 
 use std::ops::Bound;
 
-use super::WriteTx;
+use super::tx::WriteTx;
 use crate::codec;
 use crate::error::Result;
 use crate::model::DeleteMode;

@@ -1,7 +1,7 @@
 //! Rewriting rows: `patch`, `replace`, and the read-check-write every update shares.
 
-use super::WriteTx;
-use super::hooks::UpdateCause;
+use super::cause::UpdateCause;
+use super::tx::WriteTx;
 use crate::catalog::{
     IndexKey, TableInfo, decode_doc, encode_row, fk_values, full_key, index_keys,
 };
