@@ -47,7 +47,8 @@ pub use model::{
     IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, Table, TableSchema,
     UniqueIndex,
 };
-pub use query::filter::{Filter, StrColumn};
+pub use query::compare::StrColumn;
+pub use query::filter::Filter;
 pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
 pub use query::{Cursor, Order, Page, Query, QueryIter};
 pub use redorm_macros::{Column, Table};

@@ -29,9 +29,11 @@
 //! Comparisons use the column's key order: for `Option` columns `None` sorts first, so
 //! `lt(Some(x))` matches `None` too; floats are in total order (`-NaN < -inf < … < inf < NaN`).
 
+pub(crate) mod compare;
 mod cursor;
 mod exec;
 pub(crate) mod filter;
+mod iter;
 mod load;
 mod order;
 mod plan;
@@ -39,7 +41,7 @@ pub(crate) mod read;
 pub(crate) mod relation;
 
 pub use cursor::{Cursor, Page};
-pub use exec::QueryIter;
+pub use iter::QueryIter;
 pub use order::Order;
 
 use std::fmt;
