@@ -1,19 +1,17 @@
 //! `#[derive(Column)]` for enums whose variants have no fields: a variant is stored as its
 //! position in the declaration, so index keys sort in declaration order.
 
-use darling::ast::NestedMeta;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Attribute, Data, DeriveInput, Fields, Meta, Path};
 
-use crate::util::{
-    Errors, Result, default_crate, did_you_mean, error, nested_items, parse_crate_option, path_text,
-};
+use crate::diagnostics::{Errors, Result, did_you_mean, error};
+use crate::meta::{NestedMeta, crate_option, default_crate, path_text};
 
 /// Expands `#[derive(Column)]`, or returns the compile errors found in the input.
-pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
-    match parse(input) {
+pub(crate) fn derive_column(input: DeriveInput) -> TokenStream {
+    match parse(&input) {
         Ok(def) => expand(&def),
         Err(errors) => errors.to_compile_error(),
     }
@@ -90,7 +88,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
             errors.push(error(attr, "expected `#[column(crate = path)]`"));
             continue;
         };
-        let Some(items) = errors.handle(nested_items(&list.tokens)) else {
+        let Some(items) = errors.handle(NestedMeta::parse_list(&list.tokens)) else {
             continue;
         };
         for item in &items {
@@ -106,7 +104,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
                         "`crate` is given twice in `#[column(...)]`; keep one",
                     ));
                 } else {
-                    krate = errors.handle(parse_crate_option(meta, "column"));
+                    krate = errors.handle(crate_option(meta, "column"));
                 }
             } else {
                 errors.push(error(
