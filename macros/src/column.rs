@@ -9,11 +9,53 @@ use syn::{Attribute, Data, DeriveInput, Fields, Meta, Path};
 use crate::diagnostics::{Errors, Result, did_you_mean, error};
 use crate::meta::{NestedMeta, crate_option, default_crate, path_text};
 
-/// Expands `#[derive(Column)]`, or returns the compile errors found in the input.
+/// Expands `#[derive(Column)]`, or returns the compile errors found in the input followed by
+/// the fallback impl.
 pub(crate) fn derive_column(input: DeriveInput) -> TokenStream {
     match parse(&input) {
         Ok(def) => expand(&def),
-        Err(errors) => errors.to_compile_error(),
+        Err(errors) => {
+            let mut tokens = errors.to_compile_error();
+            tokens.extend(fallback(&input));
+            tokens
+        }
+    }
+}
+
+/// What a faulty input gets next to its errors: a `Column` impl whose methods do nothing, so
+/// that tables with a field of this type report nothing more. The code is never run: the
+/// crate does not compile. Nothing for a generic type, whose impl would need bounds.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let mut errors = Errors::default();
+    let krate = parse_column_attrs(&input.attrs, &mut errors).unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let ident = &input.ident;
+    let name = ident.unraw().to_string();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
+            impl #p::Column for #ident {
+                fn type_name() -> #p::String {
+                    #p::String::from(#name)
+                }
+
+                fn encode_value(&self, _: &mut #p::Vec<u8>) -> #p::Result<(), #p::CodecError> {
+                    #p::Ok(())
+                }
+
+                fn decode_value(_: &mut &[u8]) -> #p::Result<Self, #p::CodecError> {
+                    #p::Err(#p::unknown_variant(#name, 0))
+                }
+
+                fn encode_key(&self, _: &mut #p::Vec<u8>) -> #p::Result<(), #p::CodecError> {
+                    #p::Ok(())
+                }
+            }
+        };
     }
 }
 
@@ -172,5 +214,37 @@ fn expand(def: &EnumDef) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(input: DeriveInput) -> String {
+        derive_column(input).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn fallback_after_errors() {
+        let code = expand_str(syn::parse_quote! {
+            #[column(crate = my::orm)]
+            enum Mood { Calm, Angry(u8) }
+        });
+        assert_eq!(code.matches("compile_error").count(), 1, "{code}");
+        assert!(
+            code.contains("implmy::orm::__private::ColumnforMood"),
+            "{code}"
+        );
+        assert!(!code.contains("encode_variant"), "{code}");
+        // None for a generic enum: the impl would need bounds of its own.
+        let code = expand_str(syn::parse_quote!(
+            enum G<T> {
+                A,
+                B(T),
+            }
+        ));
+        assert_eq!(code.matches("compile_error").count(), 2, "{code}");
+        assert!(!code.contains("impl"), "{code}");
     }
 }
