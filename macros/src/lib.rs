@@ -10,6 +10,8 @@
 
 mod column;
 mod diagnostics;
+#[cfg(test)]
+mod expansion_tests;
 mod meta;
 mod names;
 mod table;
