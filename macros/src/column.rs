@@ -59,12 +59,14 @@ fn fallback(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// A checked `#[derive(Column)]` input.
 struct EnumDef {
     ident: syn::Ident,
     krate: Path,
     variants: Vec<syn::Ident>,
 }
 
+/// Reads and checks the input (an enum without fields nor generics), reporting every mistake.
 fn parse(input: &DeriveInput) -> Result<EnumDef> {
     let mut errors = Errors::default();
     let name = input.ident.unraw().to_string();
@@ -162,6 +164,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
     krate
 }
 
+/// The `Column` impl: variants stored by position.
 fn expand(def: &EnumDef) -> TokenStream {
     let krate = &def.krate;
     let p = quote!(#krate::__private);

@@ -2,7 +2,7 @@
 //! `use redorm::prelude::*;` brings `#[derive(Table)]` and `#[derive(Column)]` into scope.
 //!
 //! Each derive is a thin wrapper around a function from `syn::DeriveInput` to
-//! `proc_macro2::TokenStream` ([`table::derive_table`], [`column::derive_column`]), which the
+//! `proc_macro2::TokenStream` (`table::derive_table`, `column::derive_column`), which the
 //! unit and snapshot tests call directly.
 //!
 //! The generated code only refers to `::redorm::__private` (or `<path>::__private` with

@@ -83,6 +83,7 @@ fn parse_meta_path(input: ParseStream<'_>) -> Result<Path> {
     })
 }
 
+/// What follows an item's path: `(...)`, `= value`, or nothing.
 fn parse_meta_after_path(path: Path, input: ParseStream<'_>) -> Result<Meta> {
     if input.peek(Paren) || input.peek(Bracket) || input.peek(Brace) {
         let (delimiter, tokens) = input.step(|cursor| match cursor.token_tree() {

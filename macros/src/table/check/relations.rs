@@ -25,6 +25,7 @@ pub(super) fn check_relation_options(
         .collect()
 }
 
+/// One struct-level relation with its required options, or the error naming the missing ones.
 fn check_relation(rel: RelationAttr, struct_ident: &Ident) -> syn::Result<RelationDef> {
     let struct_name = struct_ident.unraw();
     let own_id = format!("{}_id", snake_case(&struct_name.to_string()));
