@@ -1,30 +1,72 @@
 //! `#[derive(Column)]` for enums whose variants have no fields: a variant is stored as its
 //! position in the declaration, so index keys sort in declaration order.
 
-use darling::ast::NestedMeta;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Attribute, Data, DeriveInput, Fields, Meta, Path};
 
-use crate::util::{
-    Errors, Result, default_crate, did_you_mean, error, nested_items, parse_crate_option, path_text,
-};
+use crate::diagnostics::{Errors, Result, did_you_mean, error};
+use crate::meta::{NestedMeta, crate_option, default_crate, path_text};
 
-/// Expands `#[derive(Column)]`, or returns the compile errors found in the input.
-pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
-    match parse(input) {
+/// Expands `#[derive(Column)]`, or returns the compile errors found in the input followed by
+/// the fallback impl.
+pub(crate) fn derive_column(input: DeriveInput) -> TokenStream {
+    match parse(&input) {
         Ok(def) => expand(&def),
-        Err(errors) => errors.to_compile_error(),
+        Err(errors) => {
+            let mut tokens = errors.to_compile_error();
+            tokens.extend(fallback(&input));
+            tokens
+        }
     }
 }
 
+/// What a faulty input gets next to its errors: a `Column` impl whose methods do nothing, so
+/// that tables with a field of this type report nothing more. The code is never run: the
+/// crate does not compile. Nothing for a generic type, whose impl would need bounds.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let mut errors = Errors::default();
+    let krate = parse_column_attrs(&input.attrs, &mut errors).unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let ident = &input.ident;
+    let name = ident.unraw().to_string();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
+            impl #p::Column for #ident {
+                fn type_name() -> #p::String {
+                    #p::String::from(#name)
+                }
+
+                fn encode_value(&self, _: &mut #p::Vec<u8>) -> #p::Result<(), #p::CodecError> {
+                    #p::Ok(())
+                }
+
+                fn decode_value(_: &mut &[u8]) -> #p::Result<Self, #p::CodecError> {
+                    #p::Err(#p::unknown_variant(#name, 0))
+                }
+
+                fn encode_key(&self, _: &mut #p::Vec<u8>) -> #p::Result<(), #p::CodecError> {
+                    #p::Ok(())
+                }
+            }
+        };
+    }
+}
+
+/// A checked `#[derive(Column)]` input.
 struct EnumDef {
     ident: syn::Ident,
     krate: Path,
     variants: Vec<syn::Ident>,
 }
 
+/// Reads and checks the input (an enum without fields nor generics), reporting every mistake.
 fn parse(input: &DeriveInput) -> Result<EnumDef> {
     let mut errors = Errors::default();
     let name = input.ident.unraw().to_string();
@@ -90,7 +132,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
             errors.push(error(attr, "expected `#[column(crate = path)]`"));
             continue;
         };
-        let Some(items) = errors.handle(nested_items(&list.tokens)) else {
+        let Some(items) = errors.handle(NestedMeta::parse_list(&list.tokens)) else {
             continue;
         };
         for item in &items {
@@ -106,7 +148,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
                         "`crate` is given twice in `#[column(...)]`; keep one",
                     ));
                 } else {
-                    krate = errors.handle(parse_crate_option(meta, "column"));
+                    krate = errors.handle(crate_option(meta, "column"));
                 }
             } else {
                 errors.push(error(
@@ -122,6 +164,7 @@ fn parse_column_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> 
     krate
 }
 
+/// The `Column` impl: variants stored by position.
 fn expand(def: &EnumDef) -> TokenStream {
     let krate = &def.krate;
     let p = quote!(#krate::__private);
@@ -174,5 +217,37 @@ fn expand(def: &EnumDef) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(input: DeriveInput) -> String {
+        derive_column(input).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn fallback_after_errors() {
+        let code = expand_str(syn::parse_quote! {
+            #[column(crate = my::orm)]
+            enum Mood { Calm, Angry(u8) }
+        });
+        assert_eq!(code.matches("compile_error").count(), 1, "{code}");
+        assert!(
+            code.contains("implmy::orm::__private::ColumnforMood"),
+            "{code}"
+        );
+        assert!(!code.contains("encode_variant"), "{code}");
+        // None for a generic enum: the impl would need bounds of its own.
+        let code = expand_str(syn::parse_quote!(
+            enum G<T> {
+                A,
+                B(T),
+            }
+        ));
+        assert_eq!(code.matches("compile_error").count(), 2, "{code}");
+        assert!(!code.contains("impl"), "{code}");
     }
 }
