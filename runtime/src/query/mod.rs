@@ -222,14 +222,19 @@ impl<'tx, T: Table> Query<'tx, T> {
             });
         }
         let order: Vec<(usize, bool)> = self.order.iter().map(|o| (o.column, o.desc)).collect();
-        let mut plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        let mut plan = plan(
+            &info.schema,
+            self.filter.as_ref(),
+            &order,
+            self.using.map(|u| u.0),
+        );
         plan.vis = self.visibility;
         let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
         if strict && plan.full_scan {
             return Err(Error::IndexRequired {
                 table: T::NAME,
                 filter: plan.unserved_text(&self.order),
-                suggestion: plan.suggestion(info, &order),
+                suggestion: plan.suggestion(&info.schema, &order),
             });
         }
         Ok(plan)
@@ -242,9 +247,14 @@ impl<'tx, T: Table> Query<'tx, T> {
             Err(e) => return format!("error: {e}"),
         };
         let order: Vec<(usize, bool)> = self.order.iter().map(|o| (o.column, o.desc)).collect();
-        let plan = plan(info, self.filter.as_ref(), &order, self.using.map(|u| u.0));
+        let plan = plan(
+            &info.schema,
+            self.filter.as_ref(),
+            &order,
+            self.using.map(|u| u.0),
+        );
         let mut out = format!("query {}\n", T::NAME);
-        out.push_str(&plan.describe(info));
+        out.push_str(&plan.describe(&info.schema));
         let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
         if plan.full_scan {
             out.push_str(if strict {

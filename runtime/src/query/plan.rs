@@ -3,9 +3,9 @@
 
 use super::filter::{Expr, Pred, StrOp};
 use super::order::Order;
-use crate::catalog::TableInfo;
+use crate::model::TableSchema;
 use crate::model::Visibility;
-use crate::storage::{self};
+use crate::storage;
 
 /// A range on one column's key bytes: `(bytes, inclusive)` bounds; `None` is open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,7 +185,6 @@ pub(crate) struct Candidate {
     pub(crate) range: Option<ColRange>,
     pub(crate) consumed: Vec<usize>,
     pub(crate) order_served: Option<bool>,
-    pub(crate) single_valued: Vec<usize>,
 }
 
 pub(crate) fn conjuncts(filter: Option<&Expr>) -> Vec<Expr> {
@@ -197,7 +196,7 @@ pub(crate) fn conjuncts(filter: Option<&Expr>) -> Vec<Expr> {
 }
 
 pub(crate) fn plan(
-    info: &TableInfo,
+    schema: &TableSchema,
     filter: Option<&Expr>,
     order: &[(usize, bool)],
     using: Option<usize>,
@@ -205,7 +204,7 @@ pub(crate) fn plan(
     let parts = conjuncts(filter);
     let uses: Vec<Option<(usize, Use<'_>)>> = parts.iter().map(classify).collect();
     let mut best: Option<Candidate> = None;
-    for (pos, index) in info.schema.indexes.iter().enumerate() {
+    for (pos, index) in schema.indexes.iter().enumerate() {
         if using.is_some_and(|u| u != pos) {
             continue;
         }
@@ -290,7 +289,6 @@ pub(crate) fn plan(
             range,
             consumed,
             order_served,
-            single_valued,
         };
         let better = match &best {
             None => true,
@@ -339,8 +337,6 @@ pub(crate) fn plan(
             let order_ok = order.is_empty() || c.order_served.is_some();
             let reverse = c.order_served.unwrap_or(false);
             let merge = c.probes.len() > 1 && !order.is_empty() && order_ok;
-            let _ = &c.single_valued;
-            drop(uses);
             Plan {
                 parts,
                 full_scan: !narrows && (residual.is_some() || !order_ok),
@@ -359,7 +355,6 @@ pub(crate) fn plan(
         }
         None => {
             let residual = residual_of(&[]);
-            drop(uses);
             Plan {
                 parts,
                 full_scan: residual.is_some() || !order.is_empty(),
@@ -380,7 +375,7 @@ pub(crate) fn plan(
 }
 
 impl Plan {
-    pub(crate) fn describe(&self, info: &TableInfo) -> String {
+    pub(crate) fn describe(&self, schema: &TableSchema) -> String {
         let mut out = String::new();
         match &self.access {
             Access::Rows => out.push_str("access: table scan in id order\n"),
@@ -389,7 +384,7 @@ impl Plan {
                 probes,
                 range,
             } => {
-                let name = info.schema.indexes[*index].name;
+                let name = schema.indexes[*index].name;
                 let n = probes.len();
                 let show = |ids: &[usize], sep: &str| {
                     ids.iter()
@@ -416,7 +411,7 @@ impl Plan {
                     .map(|(c, d)| {
                         format!(
                             "{} {}",
-                            info.schema.columns[*c].name,
+                            schema.columns[*c].name,
                             if *d { "desc" } else { "asc" }
                         )
                     })
@@ -455,7 +450,7 @@ impl Plan {
         parts.join(" and ")
     }
 
-    pub(crate) fn suggestion(&self, info: &TableInfo, order: &[(usize, bool)]) -> String {
+    pub(crate) fn suggestion(&self, schema: &TableSchema, order: &[(usize, bool)]) -> String {
         // Equality columns first, then a range column, then the order columns.
         let mut cols: Vec<usize> = Vec::new();
         let mut eq = Vec::new();
@@ -483,7 +478,7 @@ impl Plan {
         if cols.is_empty() {
             return "an index on the filtered columns".to_string();
         }
-        let names: Vec<&str> = cols.iter().map(|&c| info.schema.columns[c].name).collect();
+        let names: Vec<&str> = cols.iter().map(|&c| schema.columns[c].name).collect();
         format!("index(by_{} = [{}])", names.join("_"), names.join(", "))
     }
 }
