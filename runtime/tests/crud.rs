@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Engine, Store, User, engines, open, user, users_db};
+use common::{Engine, OpenOn, Store, User, engines, user, users_db};
 use redorm::prelude::*;
 use redorm::{Error, ManualClock};
 use rstest_reuse::apply;
@@ -14,7 +14,10 @@ use rstest_reuse::apply;
 #[apply(engines)]
 fn insert_then_get_returns_the_row_with_system_fields(engine: Engine) {
     let clock = ManualClock::new(1_700_000_000_000);
-    let db = open(Db::builder().table::<User>().clock(clock.clone()), engine);
+    let db = Db::builder()
+        .table::<User>()
+        .clock(clock.clone())
+        .open_on(engine);
     let id = db
         .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
         .unwrap();
@@ -238,7 +241,10 @@ fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged(engine: E
 #[apply(engines)]
 fn replace_swaps_the_whole_value_but_keeps_id_and_created_at(engine: Engine) {
     let clock = ManualClock::new(1_000);
-    let db = open(Db::builder().table::<User>().clock(clock.clone()), engine);
+    let db = Db::builder()
+        .table::<User>()
+        .clock(clock.clone())
+        .open_on(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     clock.advance(std::time::Duration::from_secs(5));
     db.write(|tx| tx.replace(id, user("z@x", "Zed", 99)))

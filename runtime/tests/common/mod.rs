@@ -4,7 +4,7 @@
 //!
 //! A test that opens a database takes an [`Engine`] and is marked `#[apply(common::engines)]`
 //! (an rstest template): it runs as `name::case_1_redb` and `name::case_2_memory`. It opens
-//! its database with [`open`], or through a [`Store`] when it reopens the same data.
+//! its database with [`OpenOn::open_on`], or through a [`Store`] when it reopens the same data.
 
 use std::path::PathBuf;
 
@@ -29,16 +29,25 @@ pub enum Engine {
 #[case::memory(crate::common::Engine::Memory)]
 pub fn engines(#[case] engine: Engine) {}
 
-/// Opens a fresh, empty database on `engine`.
-pub fn open(builder: DbBuilder, engine: Engine) -> Db {
-    try_open(builder, engine).expect("a fresh database opens")
+/// Opening a fresh, empty database on an [`Engine`]: `builder.open_on(engine)` where a test
+/// on one engine would say `builder.in_memory().unwrap()`.
+pub trait OpenOn {
+    /// Opens a fresh, empty database on `engine`; panics if that fails.
+    fn open_on(self, engine: Engine) -> Db;
+    /// Opens a fresh, empty database on `engine`.
+    fn try_open_on(self, engine: Engine) -> redorm::Result<Db>;
 }
 
-/// Opens a fresh, empty database on `engine`, returning the error if opening fails.
-pub fn try_open(builder: DbBuilder, engine: Engine) -> redorm::Result<Db> {
-    match engine {
-        Engine::Redb => builder.in_memory(),
-        Engine::Memory => builder.open_memory_engine(&MemoryEngine::new()),
+impl OpenOn for DbBuilder {
+    fn open_on(self, engine: Engine) -> Db {
+        self.try_open_on(engine).expect("a fresh database opens")
+    }
+
+    fn try_open_on(self, engine: Engine) -> redorm::Result<Db> {
+        match engine {
+            Engine::Redb => self.in_memory(),
+            Engine::Memory => self.open_memory_engine(&MemoryEngine::new()),
+        }
     }
 }
 
@@ -137,5 +146,5 @@ pub fn user(email: &str, name: &str, age: u32) -> User {
 
 /// A fresh database on `engine` with the [`User`] table.
 pub fn users_db(engine: Engine) -> Db {
-    open(Db::builder().table::<User>(), engine)
+    Db::builder().table::<User>().open_on(engine)
 }
