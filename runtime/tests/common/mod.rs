@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use redorm::prelude::*;
-use redorm::{DbBuilder, MemoryEngine};
+use redorm::{DbBuilder, MemoryDump, MemoryEngine};
 use rstest_reuse::template;
 
 /// The storage engine a test runs on.
@@ -110,6 +110,12 @@ impl Store {
             StoreKind::Redb { path, .. } => Some(path),
             StoreKind::Memory(_) => None,
         }
+    }
+
+    /// Everything committed, on the memory engine (`None` on redb): two dumps are equal
+    /// exactly when nothing changed in between.
+    pub fn dump(&self) -> Option<MemoryDump> {
+        self.memory_engine().map(MemoryEngine::dump)
     }
 
     /// The memory engine, on the memory engine (`None` on redb).
