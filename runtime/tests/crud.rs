@@ -1,22 +1,23 @@
-//! Insert, get, get_by, patch, replace and delete through the public API, on a file and in
-//! memory; every error path checked for its exact variant and for leaving nothing behind.
+//! Insert, get, get_by, patch, replace and delete through the public API, on each storage
+//! engine (and across a reopen); every error path checked for its exact variant and for
+//! leaving nothing behind.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::{User, mem_db, user};
+use common::{Engine, OpenOn, Store, User, engines, user, users_db};
 use redorm::prelude::*;
 use redorm::{Error, ManualClock};
+use rstest_reuse::apply;
 
-#[test]
-fn insert_then_get_returns_the_row_with_system_fields() {
+#[apply(engines)]
+fn insert_then_get_returns_the_row_with_system_fields(engine: Engine) {
     let clock = ManualClock::new(1_700_000_000_000);
     let db = Db::builder()
         .table::<User>()
         .clock(clock.clone())
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let id = db
         .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
         .unwrap();
@@ -28,9 +29,9 @@ fn insert_then_get_returns_the_row_with_system_fields() {
     assert_eq!(*doc.value(), user("ada@x.org", "Ada", 36));
 }
 
-#[test]
-fn ids_count_up_per_table_and_are_never_reused() {
-    let db = mem_db();
+#[apply(engines)]
+fn ids_count_up_per_table_and_are_never_reused(engine: Engine) {
+    let db = users_db(engine);
     let a = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     let b = db.write(|tx| tx.insert(user("b@x", "B", 1))).unwrap();
     assert_eq!((a.get(), b.get()), (1, 2));
@@ -50,9 +51,9 @@ fn ids_count_up_per_table_and_are_never_reused() {
     assert_eq!(e.get(), 4);
 }
 
-#[test]
-fn get_of_a_missing_id_is_none() {
-    let db = mem_db();
+#[apply(engines)]
+fn get_of_a_missing_id_is_none(engine: Engine) {
+    let db = users_db(engine);
     assert!(
         db.read()
             .unwrap()
@@ -62,9 +63,9 @@ fn get_of_a_missing_id_is_none() {
     );
 }
 
-#[test]
-fn get_by_unique_index_finds_the_row() {
-    let db = mem_db();
+#[apply(engines)]
+fn get_by_unique_index_finds_the_row(engine: Engine) {
+    let db = users_db(engine);
     let id = db
         .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
         .unwrap();
@@ -80,9 +81,9 @@ fn get_by_unique_index_finds_the_row() {
     assert!(tx.get_by(User::by_email(), "ada@x.or").unwrap().is_none());
 }
 
-#[test]
-fn get_by_compound_unique_index_takes_a_tuple() {
-    let db = mem_db();
+#[apply(engines)]
+fn get_by_compound_unique_index_takes_a_tuple(engine: Engine) {
+    let db = users_db(engine);
     let mut u = user("a@x", "Ann", 30);
     u.team = Some("red".into());
     let id = db.write(|tx| tx.insert(u)).unwrap();
@@ -99,9 +100,9 @@ fn get_by_compound_unique_index_takes_a_tuple() {
     );
 }
 
-#[test]
-fn unique_violation_on_insert_is_refused_and_keeps_nothing() {
-    let db = mem_db();
+#[apply(engines)]
+fn unique_violation_on_insert_is_refused_and_keeps_nothing(engine: Engine) {
+    let db = users_db(engine);
     let first = db
         .write(|tx| tx.insert(user("ada@x.org", "Ada", 36)))
         .unwrap();
@@ -138,9 +139,9 @@ fn unique_violation_on_insert_is_refused_and_keeps_nothing() {
     );
 }
 
-#[test]
-fn a_failed_write_inside_a_transaction_leaves_the_transaction_usable() {
-    let db = mem_db();
+#[apply(engines)]
+fn a_failed_write_inside_a_transaction_leaves_the_transaction_usable(engine: Engine) {
+    let db = users_db(engine);
     let (a, b) = db
         .write(|tx| {
             let a = tx.insert(user("a@x", "A", 1))?;
@@ -156,9 +157,9 @@ fn a_failed_write_inside_a_transaction_leaves_the_transaction_usable() {
     assert_eq!(b.get(), 2, "the refused insert took no id");
 }
 
-#[test]
-fn compound_unique_ignores_none_values() {
-    let db = mem_db();
+#[apply(engines)]
+fn compound_unique_ignores_none_values(engine: Engine) {
+    let db = users_db(engine);
     // Same name, both teams None: not a conflict (None is not a value for uniqueness).
     db.write(|tx| {
         tx.insert(user("a@x", "Sam", 1))?;
@@ -193,9 +194,9 @@ fn compound_unique_ignores_none_values() {
     );
 }
 
-#[test]
-fn patch_changes_the_row_and_moves_its_index_entries() {
-    let db = mem_db();
+#[apply(engines)]
+fn patch_changes_the_row_and_moves_its_index_entries(engine: Engine) {
+    let db = users_db(engine);
     let id = db.write(|tx| tx.insert(user("old@x", "Ada", 36))).unwrap();
     db.write(|tx| tx.patch(id, |u| u.email = "new@x".into()))
         .unwrap();
@@ -206,17 +207,17 @@ fn patch_changes_the_row_and_moves_its_index_entries() {
     assert_eq!(doc.name, "Ada");
 }
 
-#[test]
-fn patch_keeping_the_same_unique_value_is_not_a_conflict_with_itself() {
-    let db = mem_db();
+#[apply(engines)]
+fn patch_keeping_the_same_unique_value_is_not_a_conflict_with_itself(engine: Engine) {
+    let db = users_db(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "Ada", 36))).unwrap();
     db.write(|tx| tx.patch(id, |u| u.age = 37)).unwrap();
     assert_eq!(db.read().unwrap().get(id).unwrap().unwrap().age, 37);
 }
 
-#[test]
-fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged() {
-    let db = mem_db();
+#[apply(engines)]
+fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged(engine: Engine) {
+    let db = users_db(engine);
     let (a, b) = db
         .write(|tx| {
             Ok((
@@ -237,14 +238,13 @@ fn patch_into_a_taken_unique_value_is_refused_and_the_row_is_unchanged() {
     assert_eq!(tx.get_by(User::by_email(), "b@x").unwrap().unwrap().id, b);
 }
 
-#[test]
-fn replace_swaps_the_whole_value_but_keeps_id_and_created_at() {
+#[apply(engines)]
+fn replace_swaps_the_whole_value_but_keeps_id_and_created_at(engine: Engine) {
     let clock = ManualClock::new(1_000);
     let db = Db::builder()
         .table::<User>()
         .clock(clock.clone())
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     clock.advance(std::time::Duration::from_secs(5));
     db.write(|tx| tx.replace(id, user("z@x", "Zed", 99)))
@@ -261,9 +261,9 @@ fn replace_swaps_the_whole_value_but_keeps_id_and_created_at() {
     );
 }
 
-#[test]
-fn changes_to_missing_rows_are_not_found_errors() {
-    let db = mem_db();
+#[apply(engines)]
+fn changes_to_missing_rows_are_not_found_errors(engine: Engine) {
+    let db = users_db(engine);
     let ghost = Id::<User>::from_raw(42);
     for err in [
         db.write(|tx| tx.patch(ghost, |u| u.age = 1)).unwrap_err(),
@@ -284,9 +284,9 @@ fn changes_to_missing_rows_are_not_found_errors() {
     }
 }
 
-#[test]
-fn delete_removes_the_row_and_frees_its_unique_values() {
-    let db = mem_db();
+#[apply(engines)]
+fn delete_removes_the_row_and_frees_its_unique_values(engine: Engine) {
+    let db = users_db(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     db.write(|tx| tx.delete(id)).unwrap();
     let tx = db.read().unwrap();
@@ -297,9 +297,9 @@ fn delete_removes_the_row_and_frees_its_unique_values() {
     assert_ne!(again, id);
 }
 
-#[test]
-fn a_closure_error_rolls_back_every_write_of_the_transaction() {
-    let db = mem_db();
+#[apply(engines)]
+fn a_closure_error_rolls_back_every_write_of_the_transaction(engine: Engine) {
+    let db = users_db(engine);
     let keep = db.write(|tx| tx.insert(user("keep@x", "K", 1))).unwrap();
     let result: Result<(), Error> = db.write(|tx| {
         tx.insert(user("new@x", "N", 1))?;
@@ -316,9 +316,9 @@ fn a_closure_error_rolls_back_every_write_of_the_transaction() {
     assert!(tx.get_by(User::by_email(), "new@x").unwrap().is_none());
 }
 
-#[test]
-fn begin_write_commits_explicitly_and_rolls_back_when_dropped() {
-    let db = mem_db();
+#[apply(engines)]
+fn begin_write_commits_explicitly_and_rolls_back_when_dropped(engine: Engine) {
+    let db = users_db(engine);
     let mut tx = db.begin_write().unwrap();
     let dropped = tx.insert(user("gone@x", "G", 1)).unwrap();
     drop(tx);
@@ -336,9 +336,9 @@ fn begin_write_commits_explicitly_and_rolls_back_when_dropped() {
     assert!(db.read().unwrap().get(kept).unwrap().is_some());
 }
 
-#[test]
-fn readers_see_a_snapshot() {
-    let db = mem_db();
+#[apply(engines)]
+fn readers_see_a_snapshot(engine: Engine) {
+    let db = users_db(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "before", 1))).unwrap();
     let snapshot = db.read().unwrap();
     db.write(|tx| tx.patch(id, |u| u.name = "after".into()))
@@ -347,13 +347,13 @@ fn readers_see_a_snapshot() {
     assert_eq!(db.read().unwrap().get(id).unwrap().unwrap().name, "after");
 }
 
-#[test]
-fn using_an_unregistered_table_is_an_error() {
+#[apply(engines)]
+fn using_an_unregistered_table_is_an_error(engine: Engine) {
     #[derive(Table, Debug)]
     struct Stray {
         x: u8,
     }
-    let db = mem_db();
+    let db = users_db(engine);
     let err = db.write(|tx| tx.insert(Stray { x: 1 })).unwrap_err();
     assert!(
         matches!(err, Error::NotRegistered { table: "stray", .. }),
@@ -362,15 +362,14 @@ fn using_an_unregistered_table_is_an_error() {
     assert!(err.to_string().contains(".table::<"), "{err}");
 }
 
-#[test]
-fn the_file_backend_persists_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("crud.redb");
+#[apply(engines)]
+fn the_database_persists_across_reopen(engine: Engine) {
+    let store = Store::new(engine);
     let id = {
-        let db = Db::builder().table::<User>().open(&path).unwrap();
+        let db = store.open(Db::builder().table::<User>());
         db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap()
     };
-    let db = Db::builder().table::<User>().open(&path).unwrap();
+    let db = store.open(Db::builder().table::<User>());
     let tx = db.read().unwrap();
     assert_eq!(tx.get(id).unwrap().unwrap().name, "A");
     assert_eq!(tx.get_by(User::by_email(), "a@x").unwrap().unwrap().id, id);
@@ -380,15 +379,15 @@ fn the_file_backend_persists_across_reopen() {
     assert_eq!(next.get(), 2);
 }
 
-#[test]
-fn db_is_clone_send_sync_static_and_shared_across_threads() {
+#[apply(engines)]
+fn db_is_clone_send_sync_static_and_shared_across_threads(engine: Engine) {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<Db>();
     // A read snapshot can move to another thread (e.g. into spawn_blocking).
     fn assert_send<T: Send>() {}
     assert_send::<redorm::ReadTx>();
     assert_send::<redorm::WriteTx>();
-    let db = mem_db();
+    let db = users_db(engine);
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let db = db.clone();
@@ -415,9 +414,9 @@ fn db_is_clone_send_sync_static_and_shared_across_threads() {
     }
 }
 
-#[test]
-fn id_string_form_round_trips_and_rejects_other_tables() {
-    let db = mem_db();
+#[apply(engines)]
+fn id_string_form_round_trips_and_rejects_other_tables(engine: Engine) {
+    let db = users_db(engine);
     let id = db.write(|tx| tx.insert(user("a@x", "A", 1))).unwrap();
     let text = id.to_string();
     assert_eq!(text, "users:1");

@@ -6,8 +6,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
+use common::{Engine, OpenOn, Store, engines};
 use redorm::prelude::*;
 use redorm::{DeleteCause, Error, ManualClock, UpdateCause};
+use rstest_reuse::apply;
 
 mod hard {
     use redorm::prelude::*;
@@ -156,9 +160,9 @@ fn counts(db: &Db) -> [usize; 6] {
     ]
 }
 
-#[test]
-fn deleting_a_user_cascades_and_leaves_the_rest() {
-    let db = hard::builder().in_memory().unwrap();
+#[apply(engines)]
+fn deleting_a_user_cascades_and_leaves_the_rest(engine: Engine) {
+    let db = hard::builder().open_on(engine);
     let b = seed(&db);
     assert_eq!(counts(&db), [2, 2, 3, 6, 1, 3]);
     db.write(|tx| tx.delete(b.ann)).unwrap();
@@ -189,20 +193,17 @@ fn deleting_a_user_cascades_and_leaves_the_rest() {
     let _ = b.bob;
 }
 
-#[test]
-fn deleting_a_tag_removes_join_rows_and_keeps_posts() {
-    let db = hard::builder().in_memory().unwrap();
+#[apply(engines)]
+fn deleting_a_tag_removes_join_rows_and_keeps_posts(engine: Engine) {
+    let db = hard::builder().open_on(engine);
     let b = seed(&db);
     db.write(|tx| tx.delete(b.rust)).unwrap();
     assert_eq!(counts(&db), [2, 2, 3, 6, 0, 0]);
 }
 
-#[test]
-fn restrict_blocks_and_leaves_everything() {
-    let db = hard::builder()
-        .table::<hard::Invoice>()
-        .in_memory()
-        .unwrap();
+#[apply(engines)]
+fn restrict_blocks_and_leaves_everything(engine: Engine) {
+    let db = hard::builder().table::<hard::Invoice>().open_on(engine);
     let b = seed(&db);
     db.write(|tx| {
         tx.insert(hard::Invoice {
@@ -248,9 +249,9 @@ fn restrict_blocks_and_leaves_everything() {
     .unwrap();
 }
 
-#[test]
-fn set_default_points_children_at_the_default() {
-    let db = hard::builder().table::<hard::Ticket>().in_memory().unwrap();
+#[apply(engines)]
+fn set_default_points_children_at_the_default(engine: Engine) {
+    let db = hard::builder().table::<hard::Ticket>().open_on(engine);
     let b = seed(&db);
     let t = db
         .write(|tx| tx.insert(hard::Ticket { owner_id: b.bob }))
@@ -263,9 +264,9 @@ fn set_default_points_children_at_the_default() {
     );
 }
 
-#[test]
-fn a_cascade_over_max_cascade_rows_is_refused_before_anything_changes() {
-    let db = hard::builder().max_cascade_rows(5).in_memory().unwrap();
+#[apply(engines)]
+fn a_cascade_over_max_cascade_rows_is_refused_before_anything_changes(engine: Engine) {
+    let db = hard::builder().max_cascade_rows(5).open_on(engine);
     let b = seed(&db);
     let before = counts(&db);
     let err = db.write(|tx| tx.delete(b.ann)).unwrap_err();
@@ -284,9 +285,9 @@ fn a_cascade_over_max_cascade_rows_is_refused_before_anything_changes() {
     assert_eq!(counts(&db), before);
 }
 
-#[test]
-fn delete_many_applies_the_rules_per_row_and_needs_a_filter() {
-    let db = hard::builder().in_memory().unwrap();
+#[apply(engines)]
+fn delete_many_applies_the_rules_per_row_and_needs_a_filter(engine: Engine) {
+    let db = hard::builder().open_on(engine);
     let b = seed(&db);
     let err = db
         .write(|tx| tx.delete_many::<Post>().execute())
@@ -324,8 +325,8 @@ fn delete_many_applies_the_rules_per_row_and_needs_a_filter() {
     assert!(matches!(err, Error::InvalidQuery { .. }));
 }
 
-#[test]
-fn hooks_observe_every_row_a_cascade_deletes_in_order() {
+#[apply(engines)]
+fn hooks_observe_every_row_a_cascade_deletes_in_order(engine: Engine) {
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
     let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
     let db = hard::builder()
@@ -348,8 +349,7 @@ fn hooks_observe_every_row_a_cascade_deletes_in_order() {
             ));
             Ok(())
         })
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let b = seed(&db);
     db.write(|tx| tx.delete(b.ann)).unwrap();
     let log = log.lock().unwrap().clone();
@@ -371,8 +371,8 @@ fn hooks_observe_every_row_a_cascade_deletes_in_order() {
     );
 }
 
-#[test]
-fn a_hook_error_rolls_back_the_whole_delete() {
+#[apply(engines)]
+fn a_hook_error_rolls_back_the_whole_delete(engine: Engine) {
     let db = hard::builder()
         .before_delete::<Comment>(|_, d, _| {
             if d.body == "a2-c2" {
@@ -381,8 +381,7 @@ fn a_hook_error_rolls_back_the_whole_delete() {
                 Ok(())
             }
         })
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let b = seed(&db);
     let before = counts(&db);
     let err = db.write(|tx| tx.delete(b.ann)).unwrap_err();
@@ -397,8 +396,8 @@ fn a_hook_error_rolls_back_the_whole_delete() {
     assert_eq!(counts(&db), before);
 }
 
-#[test]
-fn hooks_may_change_values_write_more_and_are_bounded_in_depth() {
+#[apply(engines)]
+fn hooks_may_change_values_write_more_and_are_bounded_in_depth(engine: Engine) {
     #[derive(Table, Debug, Clone, PartialEq)]
     #[table(name = "audit")]
     struct Audit {
@@ -431,8 +430,7 @@ fn hooks_may_change_values_write_more_and_are_bounded_in_depth() {
             }
             Ok(())
         })
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let id = db
         .write(|tx| {
             tx.insert(User {
@@ -520,11 +518,11 @@ mod soft {
     }
 }
 
-#[test]
-fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
+#[apply(engines)]
+fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group(engine: Engine) {
     use soft::{Comment, Like, Post, User};
     let clock = ManualClock::new(1_000);
-    let db = soft::builder().clock(clock.clone()).in_memory().unwrap();
+    let db = soft::builder().clock(clock.clone()).open_on(engine);
     let (ann, p1, p2, early) = db
         .write(|tx| {
             let ann = tx.insert(User {
@@ -641,8 +639,8 @@ fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group() {
     assert_eq!(bodies, ["c1"]);
 }
 
-#[test]
-fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
+#[apply(engines)]
+fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates(engine: Engine) {
     use soft::{Post, User};
     let clock = ManualClock::new(10);
     let causes: Arc<Mutex<Vec<UpdateCause>>> = Arc::default();
@@ -653,8 +651,7 @@ fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
             seen.lock().unwrap().push(c.clone());
             Ok(())
         })
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let (ann, p) = db
         .write(|tx| {
             let ann = tx.insert(User { email: "a".into() })?;
@@ -695,13 +692,12 @@ fn deleting_again_restamps_and_hooks_see_soft_deletes_as_updates() {
     assert!(tx.get_including_deleted(p).unwrap().is_none());
 }
 
-#[test]
-fn a_unique_index_can_release_soft_deleted_values() {
+#[apply(engines)]
+fn a_unique_index_can_release_soft_deleted_values(engine: Engine) {
     use soft::User;
     let db = soft::builder()
         .release_on_soft_delete(User::by_email())
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let old = db
         .write(|tx| {
             tx.insert(User {
@@ -851,14 +847,13 @@ fn no_dangling(db: &Db) {
     }
 }
 
-#[test]
-fn scheduled_deletion_waits_for_the_delay_then_purges_everything() {
+#[apply(engines)]
+fn scheduled_deletion_waits_for_the_delay_then_purges_everything(engine: Engine) {
     let clock = ManualClock::new(0);
     let db = sched::builder()
         .clock(clock.clone())
         .job_batch_rows(4)
-        .in_memory()
-        .unwrap();
+        .open_on(engine);
     let (doomed, other) = sched_seed(&db);
     db.write(|tx| tx.delete(doomed)).unwrap();
     // Soft at once, with its projects (on_soft_delete = cascade).
@@ -900,10 +895,10 @@ fn scheduled_deletion_waits_for_the_delay_then_purges_everything() {
     );
 }
 
-#[test]
-fn undelete_before_the_job_runs_cancels_it() {
+#[apply(engines)]
+fn undelete_before_the_job_runs_cancels_it(engine: Engine) {
     let clock = ManualClock::new(0);
-    let db = sched::builder().clock(clock.clone()).in_memory().unwrap();
+    let db = sched::builder().clock(clock.clone()).open_on(engine);
     let (doomed, _) = sched_seed(&db);
     db.write(|tx| tx.delete(doomed)).unwrap();
     db.write(|tx| tx.undelete(doomed)).unwrap();
@@ -921,40 +916,39 @@ fn undelete_before_the_job_runs_cancels_it() {
     );
 }
 
-#[test]
-fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sched.redb");
+#[apply(engines)]
+fn a_purge_interrupted_between_batches_resumes_after_a_restart(engine: Engine) {
+    let store = Store::new(engine);
     let clock = ManualClock::new(0);
     let doomed = {
-        let db = sched::builder().clock(clock.clone()).open(&path).unwrap();
+        let db = store.open(sched::builder().clock(clock.clone()));
         let (doomed, _) = sched_seed(&db);
         db.write(|tx| tx.delete(doomed)).unwrap();
         doomed
     };
     clock.advance(Duration::from_secs(31 * DAY));
     // Each "process" dies (a hook fails) after the first batch of 3 rows; every restart
-    // reopens the file and the job goes on from where it stopped, leaving nothing dangling.
+    // reopens the database and the job goes on from where it stopped, leaving nothing dangling.
     let mut runs = 0;
     loop {
         runs += 1;
         let deleted = Arc::new(Mutex::new(0usize));
         let d = deleted.clone();
-        let db = sched::builder()
-            .clock(clock.clone())
-            .job_batch_rows(3)
-            .before_delete::<sched::Task>(move |_, _, cause| {
-                assert_eq!(*cause, DeleteCause::Scheduled);
-                let mut n = d.lock().unwrap();
-                *n += 1;
-                if *n > 3 {
-                    Err(Error::hook("crash"))
-                } else {
-                    Ok(())
-                }
-            })
-            .open(&path)
-            .unwrap();
+        let db = store.open(
+            sched::builder()
+                .clock(clock.clone())
+                .job_batch_rows(3)
+                .before_delete::<sched::Task>(move |_, _, cause| {
+                    assert_eq!(*cause, DeleteCause::Scheduled);
+                    let mut n = d.lock().unwrap();
+                    *n += 1;
+                    if *n > 3 {
+                        Err(Error::hook("crash"))
+                    } else {
+                        Ok(())
+                    }
+                }),
+        );
         let report = db.run_due_jobs().unwrap();
         no_dangling(&db);
         if report.completed == 1 {
@@ -965,7 +959,7 @@ fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
         assert!(runs < 20, "no progress");
     }
     assert!(runs > 3, "the purge took several restarts ({runs})");
-    let db = sched::builder().clock(clock).open(&path).unwrap();
+    let db = store.open(sched::builder().clock(clock));
     assert_eq!(sched_counts(&db), [1, 1, 1]);
     assert!(
         db.read()
@@ -976,10 +970,10 @@ fn a_purge_interrupted_between_batches_resumes_after_a_restart() {
     );
 }
 
-#[test]
-fn a_background_worker_runs_due_jobs() {
+#[apply(engines)]
+fn a_background_worker_runs_due_jobs(engine: Engine) {
     let clock = ManualClock::new(0);
-    let db = sched::builder().clock(clock.clone()).in_memory().unwrap();
+    let db = sched::builder().clock(clock.clone()).open_on(engine);
     let (doomed, _) = sched_seed(&db);
     db.write(|tx| tx.delete(doomed)).unwrap();
     clock.advance(Duration::from_secs(31 * DAY));

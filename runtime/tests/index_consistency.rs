@@ -5,10 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod common;
+
+use common::{Engine, Store, engines};
 use proptest::prelude::*;
 use redb::{ReadableDatabase, ReadableTable};
 use redorm::prelude::*;
 use redorm::{Column, Error};
+use rstest_reuse::apply;
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "people", index(by_city_age = [city, age]))]
@@ -83,11 +87,43 @@ fn expected(rows: &BTreeMap<u64, Person>) -> BTreeMap<&'static str, BTreeSet<Vec
     out
 }
 
-fn stored(path: &std::path::Path) -> (BTreeMap<&'static str, BTreeSet<Vec<u8>>>, BTreeSet<u64>) {
+const INDEXES: [&str; 4] = ["by_handle", "by_age", "by_badge", "by_city_age"];
+
+/// Index name -> set of stored keys (non-empty indexes only), and the stored row ids, read
+/// from the storage itself: with redb from the file, from a dump on the memory engine.
+fn stored(store: &Store) -> (BTreeMap<&'static str, BTreeSet<Vec<u8>>>, BTreeSet<u64>) {
+    match store.engine() {
+        Engine::Redb => stored_in_redb(store.redb_path().unwrap()),
+        Engine::Memory => {
+            let dump = store.dump().unwrap();
+            let mut out = BTreeMap::new();
+            for name in INDEXES {
+                let keys: BTreeSet<Vec<u8>> = dump
+                    .entries(&format!("index:people#{name}"))
+                    .map(|e| e.keys().cloned().collect())
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    out.insert(name, keys);
+                }
+            }
+            let ids = dump
+                .entries("rows:people")
+                .unwrap()
+                .keys()
+                .map(|k| u64::from_be_bytes(k.as_slice().try_into().unwrap()))
+                .collect();
+            (out, ids)
+        }
+    }
+}
+
+fn stored_in_redb(
+    path: &std::path::Path,
+) -> (BTreeMap<&'static str, BTreeSet<Vec<u8>>>, BTreeSet<u64>) {
     let raw = redb::Database::open(path).unwrap();
     let txn = raw.begin_read().unwrap();
     let mut out = BTreeMap::new();
-    for name in ["by_handle", "by_age", "by_badge", "by_city_age"] {
+    for name in INDEXES {
         let table_name = format!("people#{name}");
         let def: redb::TableDefinition<'_, &[u8], ()> = redb::TableDefinition::new(&table_name);
         let t = txn.open_table(def).unwrap();
@@ -117,16 +153,14 @@ fn unique_ok(rows: &BTreeMap<u64, Person>, skip: Option<u64>, p: &Person) -> boo
         .all(|(_, o)| o.handle != p.handle && (p.badge.is_none() || o.badge != p.badge))
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-    #[test]
-    fn indexes_match_rows_after_random_writes(ops in prop::collection::vec(op(), 1..30)) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.redb");
+#[apply(engines)]
+fn indexes_match_rows_after_random_writes(engine: Engine) {
+    proptest!(ProptestConfig::with_cases(64), |(ops in prop::collection::vec(op(), 1..30))| {
+        let store = Store::new(engine);
         let mut model: BTreeMap<u64, Person> = BTreeMap::new();
         let mut ids: Vec<u64> = Vec::new();
         {
-            let db = Db::builder().table::<Person>().open(&path).unwrap();
+            let db = store.open(Db::builder().table::<Person>());
             for op in ops {
                 let pick = |i: usize| ids.get(i % ids.len().max(1)).copied().unwrap_or(999);
                 match op {
@@ -167,8 +201,8 @@ proptest! {
                 prop_assert_eq!(&tx.get(Id::<Person>::from_raw(*id)).unwrap().unwrap().into_inner(), p);
             }
         }
-        let (indexes, row_ids) = stored(&path);
+        let (indexes, row_ids) = stored(&store);
         prop_assert_eq!(row_ids, model.keys().copied().collect::<BTreeSet<_>>());
         prop_assert_eq!(indexes, expected(&model));
-    }
+    });
 }

@@ -5,9 +5,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+mod common;
+
+use common::{Engine, OpenOn, engines};
 use proptest::prelude::*;
 use redorm::prelude::*;
 use redorm::{Cursor, Error};
+use rstest_reuse::apply;
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "entries", index(by_group_score = [group, score]))]
@@ -52,17 +56,17 @@ fn all_pages(
     }
 }
 
-#[test]
-fn pages_without_order_go_by_id() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn pages_without_order_go_by_id(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     fill(&db, &[(1, 5), (2, 3), (1, 1), (3, 9), (2, 2)]);
     let pages = all_pages(&db, 2, |tx| tx.query::<Entry>());
     assert_eq!(pages, vec![vec![1, 2], vec![3, 4], vec![5]]);
 }
 
-#[test]
-fn pages_follow_an_index_order_and_merge_probes() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn pages_follow_an_index_order_and_merge_probes(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     fill(&db, &[(1, 5), (2, 3), (1, 1), (3, 9), (2, 2), (1, 3)]);
     let pages = all_pages(&db, 2, |tx| {
         tx.query::<Entry>()
@@ -73,9 +77,9 @@ fn pages_follow_an_index_order_and_merge_probes() {
     assert_eq!(pages, vec![vec![1, 6], vec![2, 5], vec![3]]);
 }
 
-#[test]
-fn an_exact_multiple_of_the_page_size_ends_with_a_done_page() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn an_exact_multiple_of_the_page_size_ends_with_a_done_page(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     fill(&db, &[(1, 1), (1, 2), (1, 3), (1, 4)]);
     let tx = db.read().unwrap();
     let q = || {
@@ -89,7 +93,7 @@ fn an_exact_multiple_of_the_page_size_ends_with_a_done_page() {
     assert_eq!(second.items.len(), 2);
     assert!(second.is_done, "no empty trailing page");
     assert!(second.next_cursor.is_none());
-    let empty = Db::builder().table::<Entry>().in_memory().unwrap();
+    let empty = Db::builder().table::<Entry>().open_on(engine);
     let page = empty
         .read()
         .unwrap()
@@ -99,9 +103,9 @@ fn an_exact_multiple_of_the_page_size_ends_with_a_done_page() {
     assert!(page.items.is_empty() && page.is_done);
 }
 
-#[test]
-fn cursors_survive_their_string_form() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn cursors_survive_their_string_form(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     fill(&db, &[(1, 1), (1, 2), (1, 3)]);
     let tx = db.read().unwrap();
     let q = || {
@@ -119,9 +123,9 @@ fn cursors_survive_their_string_form() {
     );
 }
 
-#[test]
-fn bad_cursors_are_typed_errors() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn bad_cursors_are_typed_errors(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     fill(&db, &[(1, 1), (1, 2), (2, 3)]);
     let tx = db.read().unwrap();
     let q = || {
@@ -171,7 +175,7 @@ fn bad_cursors_are_typed_errors() {
     assert!(matches!(other, Error::InvalidCursor { .. }));
 
     // A cursor from another database with the same schema and query.
-    let db2 = Db::builder().table::<Entry>().in_memory().unwrap();
+    let db2 = Db::builder().table::<Entry>().open_on(engine);
     fill(&db2, &[(1, 1), (1, 2)]);
     let err = db2
         .read()
@@ -187,9 +191,9 @@ fn bad_cursors_are_typed_errors() {
     );
 }
 
-#[test]
-fn conflicting_options_are_refused() {
-    let db = Db::builder().table::<Entry>().in_memory().unwrap();
+#[apply(engines)]
+fn conflicting_options_are_refused(engine: Engine) {
+    let db = Db::builder().table::<Entry>().open_on(engine);
     let tx = db.read().unwrap();
     let err = tx.query::<Entry>().offset(3).paginate(None, 2).unwrap_err();
     assert!(
@@ -245,12 +249,11 @@ fn matches(shape: Shape, e: &Entry) -> bool {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
-    /// Rows inserted and deleted between pages never make a row that existed throughout be
-    /// skipped or repeated, and no row is ever returned twice.
-    #[test]
-    fn rows_that_exist_throughout_appear_exactly_once(
+/// Property test: rows inserted and deleted between pages never make a row that existed
+/// throughout be skipped or repeated, and no row is ever returned twice.
+#[apply(engines)]
+fn rows_that_exist_throughout_appear_exactly_once(engine: Engine) {
+    proptest!(ProptestConfig::with_cases(48), |(
         initial in prop::collection::vec((0u8..4, -5i32..5), 0..30),
         changes in prop::collection::vec(
             prop::collection::vec(prop_oneof![
@@ -260,8 +263,8 @@ proptest! {
             0..12),
         size in 1usize..5,
         shape in prop_oneof![Just(Shape::ById), Just(Shape::OneProbeAsc), Just(Shape::MergedDesc), Just(Shape::SortedInMemory)],
-    ) {
-        let db = Db::builder().table::<Entry>().in_memory().unwrap();
+    )| {
+        let db = Db::builder().table::<Entry>().open_on(engine);
         let ids = fill(&db, &initial);
         let mut rows: HashMap<u64, Entry> = ids.iter().zip(&initial).map(|(id, &(group, score))| {
             (id.get(), Entry { group, score, name: String::new() })
@@ -305,5 +308,5 @@ proptest! {
                 prop_assert!(unique.contains(&id), "row {} existed throughout but was skipped; saw {:?}", id, seen);
             }
         }
-    }
+    });
 }

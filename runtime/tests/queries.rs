@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{Engine, OpenOn, engines};
 use redorm::prelude::*;
 use redorm::{Error, Filter};
+use rstest_reuse::apply;
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(
@@ -39,8 +43,8 @@ fn post(author: u32, created: i64, title: &str, status: &str, score: f64) -> Pos
     }
 }
 
-fn db() -> Db {
-    let db = Db::builder().table::<Post>().in_memory().unwrap();
+fn db(engine: Engine) -> Db {
+    let db = Db::builder().table::<Post>().open_on(engine);
     db.write(|tx| {
         let rows = [
             post(1, 10, "alpha", "draft", 1.5),
@@ -81,9 +85,9 @@ fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()
 }
 
-#[test]
-fn equality_on_a_compound_prefix_uses_the_index_in_index_order() {
-    let db = db();
+#[apply(engines)]
+fn equality_on_a_compound_prefix_uses_the_index_in_index_order(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| q.filter(Post::author().eq(1u32)));
     assert_eq!(rows, ["alpha", "beta", "alphabet"]);
     assert_eq!(
@@ -96,9 +100,9 @@ fn equality_on_a_compound_prefix_uses_the_index_in_index_order() {
     );
 }
 
-#[test]
-fn range_after_equalities_narrows_the_scan() {
-    let db = db();
+#[apply(engines)]
+fn range_after_equalities_narrows_the_scan(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| {
         q.filter(
             Post::author()
@@ -122,9 +126,9 @@ fn range_after_equalities_narrows_the_scan() {
     assert_eq!(rows, ["zeta", "epsilon"]);
 }
 
-#[test]
-fn in_becomes_several_probes_merged_in_order() {
-    let db = db();
+#[apply(engines)]
+fn in_becomes_several_probes_merged_in_order(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| {
         q.filter(Post::author().in_([3u32, 1]))
             .order_by(Post::created().desc())
@@ -146,9 +150,9 @@ fn in_becomes_several_probes_merged_in_order() {
     assert!(plan.contains("2 probes"), "{plan}");
 }
 
-#[test]
-fn an_empty_in_matches_nothing() {
-    let db = db();
+#[apply(engines)]
+fn an_empty_in_matches_nothing(engine: Engine) {
+    let db = db(engine);
     let (rows, _) = run(&db, |q| q.filter(Post::author().in_(Vec::<u32>::new())));
     assert!(rows.is_empty());
     let tx = db.read().unwrap();
@@ -161,9 +165,9 @@ fn an_empty_in_matches_nothing() {
     );
 }
 
-#[test]
-fn order_served_by_the_index_or_sorted_in_memory() {
-    let db = db();
+#[apply(engines)]
+fn order_served_by_the_index_or_sorted_in_memory(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| {
         q.filter(Post::author().eq(2u32))
             .order_by(Post::created().desc())
@@ -184,9 +188,9 @@ fn order_served_by_the_index_or_sorted_in_memory() {
     assert_eq!(lines(&plan)[1], "access: index by_title (1 probe)");
 }
 
-#[test]
-fn several_order_keys() {
-    let db = db();
+#[apply(engines)]
+fn several_order_keys(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let rows = tx
         .query::<Post>()
@@ -201,9 +205,9 @@ fn several_order_keys() {
     );
 }
 
-#[test]
-fn post_filters_with_limit_count_matching_rows_not_rows_read() {
-    let db = db();
+#[apply(engines)]
+fn post_filters_with_limit_count_matching_rows_not_rows_read(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| {
         q.filter(Post::status().eq("live").and(Post::title().contains("e")))
             .limit(2)
@@ -222,9 +226,9 @@ fn post_filters_with_limit_count_matching_rows_not_rows_read() {
     );
 }
 
-#[test]
-fn starts_with_is_a_range_on_a_string_index() {
-    let db = db();
+#[apply(engines)]
+fn starts_with_is_a_range_on_a_string_index(engine: Engine) {
+    let db = db(engine);
     let (rows, plan) = run(&db, |q| q.filter(Post::title().starts_with("alpha")));
     assert_eq!(rows, ["alpha", "alphabet"]);
     assert_eq!(
@@ -251,9 +255,9 @@ fn starts_with_is_a_range_on_a_string_index() {
     assert!(plan.contains("post-filter: title like \"alpha\""), "{plan}");
 }
 
-#[test]
-fn every_operator() {
-    let db = db();
+#[apply(engines)]
+fn every_operator(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let q = |f: Filter<Post>| {
         let mut t: Vec<String> = tx
@@ -331,9 +335,9 @@ fn every_operator() {
     );
 }
 
-#[test]
-fn strict_mode_refuses_full_scans_and_names_an_index() {
-    let db = db();
+#[apply(engines)]
+fn strict_mode_refuses_full_scans_and_names_an_index(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let err = tx
         .query::<Post>()
@@ -371,11 +375,7 @@ fn strict_mode_refuses_full_scans_and_names_an_index() {
         .all()
         .unwrap();
     assert_eq!(titles(&rows), ["beta"]);
-    let lax = Db::builder()
-        .table::<Post>()
-        .strict(false)
-        .in_memory()
-        .unwrap();
+    let lax = Db::builder().table::<Post>().strict(false).open_on(engine);
     assert!(
         lax.read()
             .unwrap()
@@ -394,9 +394,9 @@ fn strict_mode_refuses_full_scans_and_names_an_index() {
     );
 }
 
-#[test]
-fn using_forces_an_index() {
-    let db = db();
+#[apply(engines)]
+fn using_forces_an_index(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let q = tx
         .query::<Post>()
@@ -414,9 +414,9 @@ fn using_forces_an_index() {
     );
 }
 
-#[test]
-fn first_first_or_err_unique_count() {
-    let db = db();
+#[apply(engines)]
+fn first_first_or_err_unique_count(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let q = || tx.query::<Post>().filter(Post::author().eq(1u32));
     assert_eq!(q().first().unwrap().unwrap().title, "alpha");
@@ -468,9 +468,9 @@ fn first_first_or_err_unique_count() {
     );
 }
 
-#[test]
-fn offset_limit_and_their_edges() {
-    let db = db();
+#[apply(engines)]
+fn offset_limit_and_their_edges(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let q = || tx.query::<Post>().filter(Post::author().eq(1u32));
     assert_eq!(titles(&q().offset(1).limit(1).all().unwrap()), ["beta"]);
@@ -484,9 +484,9 @@ fn offset_limit_and_their_edges() {
     assert_eq!(q().limit(0).iter().unwrap().count(), 0);
 }
 
-#[test]
-fn iter_streams_every_row_in_order() {
-    let db = Db::builder().table::<Post>().in_memory().unwrap();
+#[apply(engines)]
+fn iter_streams_every_row_in_order(engine: Engine) {
+    let db = Db::builder().table::<Post>().open_on(engine);
     db.write(|tx| {
         for i in 0..1000 {
             tx.insert(post(
@@ -526,9 +526,9 @@ fn iter_streams_every_row_in_order() {
     assert_eq!(some, [996, 997, 998, 999, 1000]);
 }
 
-#[test]
-fn queries_in_a_write_transaction_see_its_writes() {
-    let db = db();
+#[apply(engines)]
+fn queries_in_a_write_transaction_see_its_writes(engine: Engine) {
+    let db = db(engine);
     db.write(|tx| {
         tx.insert(post(9, 1, "fresh", "live", 0.5))?;
         let found = tx.query::<Post>().filter(Post::author().eq(9u32)).all()?;
@@ -538,9 +538,9 @@ fn queries_in_a_write_transaction_see_its_writes() {
     .unwrap();
 }
 
-#[test]
-fn ordering_of_floats_and_options_follows_key_order() {
-    let db = db();
+#[apply(engines)]
+fn ordering_of_floats_and_options_follows_key_order(engine: Engine) {
+    let db = db(engine);
     let tx = db.read().unwrap();
     let rows = tx
         .query::<Post>()
@@ -575,9 +575,9 @@ struct Note {
 
 type Shape<'a> = Box<dyn Fn() -> redorm::Query<'a, Note> + 'a>;
 
-#[test]
-fn offset_skips_the_same_rows_whatever_the_plan() {
-    let db = Db::builder().table::<Note>().in_memory().unwrap();
+#[apply(engines)]
+fn offset_skips_the_same_rows_whatever_the_plan(engine: Engine) {
+    let db = Db::builder().table::<Note>().open_on(engine);
     db.write(|tx| {
         for i in 0..300u32 {
             let id = tx.insert(Note {

@@ -4,8 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{Engine, OpenOn, Store, engines};
 use redorm::prelude::*;
 use redorm::{Error, TxStats};
+use rstest_reuse::apply;
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "users")]
@@ -89,8 +93,8 @@ struct Fixture {
     go: Id<Group>,
 }
 
-fn fixture() -> Fixture {
-    let db = builder().in_memory().unwrap();
+fn fixture(engine: Engine) -> Fixture {
+    let db = builder().open_on(engine);
     db.write(|tx| {
         let ann = tx.insert(User {
             name: "ann".into(),
@@ -176,9 +180,9 @@ fn titles(posts: &[Doc<Post>]) -> Vec<&str> {
     posts.iter().map(|p| p.title.as_str()).collect()
 }
 
-#[test]
-fn one_to_many_loads_children_in_id_order_and_empty_for_childless_parents() {
-    let f = fixture();
+#[apply(engines)]
+fn one_to_many_loads_children_in_id_order_and_empty_for_childless_parents(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx.query::<User>().with(User::posts()).all().unwrap();
     let got: Vec<(&str, Vec<&str>)> = users
@@ -196,9 +200,9 @@ fn one_to_many_loads_children_in_id_order_and_empty_for_childless_parents() {
     );
 }
 
-#[test]
-fn many_to_one_and_optional_many_to_one() {
-    let f = fixture();
+#[apply(engines)]
+fn many_to_one_and_optional_many_to_one(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let posts = tx
         .query::<Post>()
@@ -229,9 +233,9 @@ fn many_to_one_and_optional_many_to_one() {
     );
 }
 
-#[test]
-fn one_to_one_back_reference() {
-    let f = fixture();
+#[apply(engines)]
+fn one_to_one_back_reference(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx.query::<User>().with(User::profile()).all().unwrap();
     let bios: Vec<Option<&str>> = users
@@ -248,9 +252,9 @@ fn one_to_one_back_reference() {
     assert_eq!(profile.get(Profile::user()).unwrap().id, f.ann);
 }
 
-#[test]
-fn self_relations_in_both_directions() {
-    let f = fixture();
+#[apply(engines)]
+fn self_relations_in_both_directions(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx
         .query::<User>()
@@ -275,9 +279,9 @@ fn self_relations_in_both_directions() {
     assert_eq!(users[3].get(User::manager()).unwrap().id, f.bob);
 }
 
-#[test]
-fn aliased_pairs_between_the_same_tables() {
-    let f = fixture();
+#[apply(engines)]
+fn aliased_pairs_between_the_same_tables(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx
         .query::<User>()
@@ -300,9 +304,9 @@ fn aliased_pairs_between_the_same_tables() {
     );
 }
 
-#[test]
-fn many_to_many_with_payload_both_ways() {
-    let f = fixture();
+#[apply(engines)]
+fn many_to_many_with_payload_both_ways(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx.query::<User>().with(User::groups()).all().unwrap();
     let got: Vec<Vec<&str>> = users
@@ -343,9 +347,9 @@ fn many_to_many_with_payload_both_ways() {
     let _ = (f.rust, f.go);
 }
 
-#[test]
-fn nested_three_levels_with_per_level_filters_orders_and_limits() {
-    let f = fixture();
+#[apply(engines)]
+fn nested_three_levels_with_per_level_filters_orders_and_limits(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let users = tx
         .query::<User>()
@@ -391,18 +395,18 @@ fn nested_three_levels_with_per_level_filters_orders_and_limits() {
     let _ = (f.cy, f.dee);
 }
 
-#[test]
-fn offset_per_parent() {
-    let f = fixture();
+#[apply(engines)]
+fn offset_per_parent(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let ann = tx.get(f.ann).unwrap().unwrap();
     let rest = tx.load(&ann, User::posts().offset(1)).unwrap();
     assert_eq!(titles(&rest), ["a2", "a3"]);
 }
 
-#[test]
-fn loading_is_batched_one_probe_per_distinct_key_per_level() {
-    let db = builder().in_memory().unwrap();
+#[apply(engines)]
+fn loading_is_batched_one_probe_per_distinct_key_per_level(engine: Engine) {
+    let db = builder().open_on(engine);
     db.write(|tx| {
         for u in 0..20 {
             let user = tx.insert(User {
@@ -458,9 +462,9 @@ fn loading_is_batched_one_probe_per_distinct_key_per_level() {
     );
 }
 
-#[test]
-fn duplicate_keys_across_parents_are_read_once() {
-    let f = fixture();
+#[apply(engines)]
+fn duplicate_keys_across_parents_are_read_once(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let before = tx.stats();
     let posts = tx.query::<Post>().with(Post::author()).all().unwrap();
@@ -470,9 +474,9 @@ fn duplicate_keys_across_parents_are_read_once() {
     assert_eq!(after.row_reads - before.row_reads, 3);
 }
 
-#[test]
-fn depth_and_fan_out_limits() {
-    let f = fixture();
+#[apply(engines)]
+fn depth_and_fan_out_limits(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let mut rel = User::reports();
     for _ in 0..10 {
@@ -484,7 +488,7 @@ fn depth_and_fan_out_limits() {
         "{err:?}"
     );
 
-    let db = builder().fan_out_max_keys(2).in_memory().unwrap();
+    let db = builder().fan_out_max_keys(2).open_on(engine);
     db.write(|tx| {
         for i in 0..3 {
             tx.insert(User {
@@ -511,9 +515,9 @@ fn depth_and_fan_out_limits() {
     );
 }
 
-#[test]
-fn get_panics_with_the_relation_name_when_not_loaded_and_try_get_is_none() {
-    let f = fixture();
+#[apply(engines)]
+fn get_panics_with_the_relation_name_when_not_loaded_and_try_get_is_none(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let ann = tx.get(f.ann).unwrap().unwrap();
     assert!(ann.try_get(User::posts()).is_none());
@@ -525,9 +529,9 @@ fn get_panics_with_the_relation_name_when_not_loaded_and_try_get_is_none() {
     assert!(msg.contains("relation `posts` was not loaded"), "{msg}");
 }
 
-#[test]
-fn load_into_rows_already_read_is_batched() {
-    let f = fixture();
+#[apply(engines)]
+fn load_into_rows_already_read_is_batched(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let mut users: Vec<Doc<User>> = tx
         .get_many([f.cy, f.ann, f.cy])
@@ -548,9 +552,9 @@ fn load_into_rows_already_read_is_batched() {
     assert_eq!(after.index_scans - before.index_scans, 7);
 }
 
-#[test]
-fn lazy_load_and_get_many() {
-    let f = fixture();
+#[apply(engines)]
+fn lazy_load_and_get_many(engine: Engine) {
+    let f = fixture(engine);
     let tx = f.db.read().unwrap();
     let cy = tx.get(f.cy).unwrap().unwrap();
     assert_eq!(titles(&tx.load(&cy, User::posts()).unwrap()), ["c1", "c2"]);
@@ -568,9 +572,9 @@ fn lazy_load_and_get_many() {
     assert_eq!(names, [Some("dee"), None, Some("ann")]);
 }
 
-#[test]
-fn foreign_keys_are_checked_on_insert_patch_and_replace_and_nothing_is_kept() {
-    let f = fixture();
+#[apply(engines)]
+fn foreign_keys_are_checked_on_insert_patch_and_replace_and_nothing_is_kept(engine: Engine) {
+    let f = fixture(engine);
     let ghost = Id::<User>::from_raw(999);
     let err =
         f.db.write(|tx| {
@@ -664,13 +668,47 @@ fn foreign_keys_are_checked_on_insert_patch_and_replace_and_nothing_is_kept() {
     .unwrap();
 }
 
-#[test]
-fn a_dangling_required_reference_is_an_error_not_a_panic() {
+/// Removes row 1 of `users` without the library seeing the posts that refer to it: on redb by
+/// editing the file with redb itself; on the memory engine, which has no raw write access, by
+/// deleting it through a database that registers a stand-in for `users` (same columns and
+/// indexes, no relations) and none of the tables that refer to it.
+fn remove_user_1_behind_the_librarys_back(store: &Store) {
+    if let Some(path) = store.redb_path() {
+        let raw = redb::Database::open(path).unwrap();
+        let txn = raw.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("users");
+            txn.open_table(def).unwrap().remove(1u64).unwrap();
+        }
+        txn.commit().unwrap();
+        return;
+    }
+    #[derive(Table, Debug, Clone, PartialEq)]
+    #[table(name = "users")]
+    struct UsersAlone {
+        #[unique]
+        name: String,
+        #[belongs_to(manager, UsersAlone)]
+        manager_id: Option<Id<UsersAlone>>,
+    }
+    let db = store.open(Db::builder().table::<UsersAlone>());
+    db.write(|tx| tx.delete(Id::<UsersAlone>::from_raw(1)))
+        .unwrap();
+    assert!(
+        db.read()
+            .unwrap()
+            .get(Id::<UsersAlone>::from_raw(1))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[apply(engines)]
+fn a_dangling_required_reference_is_an_error_not_a_panic(engine: Engine) {
     // Write a post whose author is then removed behind the library's back.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.redb");
+    let store = Store::new(engine);
     {
-        let db = builder().open(&path).unwrap();
+        let db = store.open(builder());
         db.write(|tx| {
             let u = tx.insert(User {
                 name: "gone".into(),
@@ -686,16 +724,8 @@ fn a_dangling_required_reference_is_an_error_not_a_panic() {
         })
         .unwrap();
     }
-    {
-        let raw = redb::Database::open(&path).unwrap();
-        let txn = raw.begin_write().unwrap();
-        {
-            let def: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("users");
-            txn.open_table(def).unwrap().remove(1u64).unwrap();
-        }
-        txn.commit().unwrap();
-    }
-    let db = builder().open(&path).unwrap();
+    remove_user_1_behind_the_librarys_back(&store);
+    let db = store.open(builder());
     let tx = db.read().unwrap();
     // The optional reviewer reads as None ...
     let post = tx
@@ -722,9 +752,12 @@ fn a_dangling_required_reference_is_an_error_not_a_panic() {
     );
 }
 
-#[test]
-fn opening_validates_the_relation_graph() {
-    let err = Db::builder().table::<Post>().in_memory().unwrap_err();
+#[apply(engines)]
+fn opening_validates_the_relation_graph(engine: Engine) {
+    let err = Db::builder()
+        .table::<Post>()
+        .try_open_on(engine)
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Schema { table, message } if table == "posts" && message.contains("`users`, which is not registered")),
         "{err:?}"
@@ -735,7 +768,7 @@ fn opening_validates_the_relation_graph() {
         .table::<Post>()
         .table::<Comment>()
         .table::<Group>()
-        .in_memory()
+        .try_open_on(engine)
         .unwrap_err();
     assert!(
         matches!(&err, Error::Schema { message, .. } if message.contains("memberships")),
@@ -757,7 +790,7 @@ fn opening_validates_the_relation_graph() {
     let err = Db::builder()
         .table::<Egg>()
         .table::<Hen>()
-        .in_memory()
+        .try_open_on(engine)
         .unwrap_err();
     assert!(
         matches!(&err, Error::Schema { message, .. } if message.contains("required foreign keys form a cycle (eggs -> hens -> eggs)")),
@@ -765,9 +798,9 @@ fn opening_validates_the_relation_graph() {
     );
 }
 
-#[test]
-fn relation_loading_works_in_a_write_transaction() {
-    let f = fixture();
+#[apply(engines)]
+fn relation_loading_works_in_a_write_transaction(engine: Engine) {
+    let f = fixture(engine);
     f.db.write(|tx| {
         let p = tx.insert(Post {
             author_id: f.dee,

@@ -1,14 +1,17 @@
-//! Reopening a file with a changed struct: what is accepted, what is refused, and that a
-//! refused open leaves the file as it was.
+//! Reopening a database with a changed struct: what is accepted, what is refused, and that a
+//! refused open leaves the stored data as it was (on the memory engine: exactly, by dump).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::rc::Rc;
 
+mod common;
+
+use common::{Engine, Store, engines};
 use redorm::prelude::*;
 use redorm::{Error, IndexBuildProgress};
+use rstest_reuse::apply;
 
 mod v1 {
     use redorm::prelude::*;
@@ -154,8 +157,8 @@ mod v2_index_dropped {
     }
 }
 
-fn seed(path: &Path) -> Vec<Id<v1::Item>> {
-    let db = Db::builder().table::<v1::Item>().open(path).unwrap();
+fn seed(store: &Store) -> Vec<Id<v1::Item>> {
+    let db = store.open(Db::builder().table::<v1::Item>());
     db.write(|tx| {
         Ok(vec![
             tx.insert(v1::Item {
@@ -178,8 +181,8 @@ fn seed(path: &Path) -> Vec<Id<v1::Item>> {
     .unwrap()
 }
 
-fn v1_rows(path: &Path) -> Vec<v1::Item> {
-    let db = Db::builder().table::<v1::Item>().open(path).unwrap();
+fn v1_rows(store: &Store) -> Vec<v1::Item> {
+    let db = store.open(Db::builder().table::<v1::Item>());
     let tx = db.read().unwrap();
     (1..=3)
         .map(|i| {
@@ -195,23 +198,22 @@ fn recast<T>(id: Id<v1::Item>) -> Id<T> {
     Id::from_raw(id.get())
 }
 
-#[test]
-fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    let ids = seed(&path);
+#[apply(engines)]
+fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows(engine: Engine) {
+    let store = Store::new(engine);
+    let ids = seed(&store);
 
     type Seen = Vec<(String, String, u64, u64)>;
     let seen: Rc<RefCell<Seen>> = Rc::default();
     let log = seen.clone();
-    let db = Db::builder()
-        .table::<v2_added_columns::Item>()
-        .on_index_build(move |p: IndexBuildProgress<'_>| {
-            log.borrow_mut()
-                .push((p.table.to_string(), p.index.to_string(), p.done, p.total))
-        })
-        .open(&path)
-        .unwrap();
+    let db = store.open(
+        Db::builder()
+            .table::<v2_added_columns::Item>()
+            .on_index_build(move |p: IndexBuildProgress<'_>| {
+                log.borrow_mut()
+                    .push((p.table.to_string(), p.index.to_string(), p.done, p.total))
+            }),
+    );
     assert_eq!(
         *seen.borrow(),
         vec![("items".to_string(), "by_shelf_price".to_string(), 3, 3)]
@@ -249,11 +251,11 @@ fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
     // Reopen with the same new struct: no rebuild, everything reads.
     let rebuilt: Rc<RefCell<u32>> = Rc::default();
     let count = rebuilt.clone();
-    let db = Db::builder()
-        .table::<v2_added_columns::Item>()
-        .on_index_build(move |_| *count.borrow_mut() += 1)
-        .open(&path)
-        .unwrap();
+    let db = store.open(
+        Db::builder()
+            .table::<v2_added_columns::Item>()
+            .on_index_build(move |_| *count.borrow_mut() += 1),
+    );
     assert_eq!(
         *rebuilt.borrow(),
         0,
@@ -275,16 +277,16 @@ fn added_columns_read_their_default_and_new_indexes_are_built_from_old_rows() {
     assert_eq!(c.shelf, "unsorted");
 }
 
-#[test]
-fn a_new_column_without_default_is_refused_and_the_file_is_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    seed(&path);
-    let before = v1_rows(&path);
-    let err = Db::builder()
-        .table::<v2_no_default::Item>()
-        .open(&path)
+#[apply(engines)]
+fn a_new_column_without_default_is_refused_and_the_file_is_unchanged(engine: Engine) {
+    let store = Store::new(engine);
+    seed(&store);
+    let before = v1_rows(&store);
+    let dump = store.dump();
+    let err = store
+        .try_open(Db::builder().table::<v2_no_default::Item>())
         .unwrap_err();
+    assert_eq!(store.dump(), dump, "a refused open changes nothing");
     match &err {
         Error::Schema { table, message } => {
             assert_eq!(table, "items");
@@ -293,19 +295,19 @@ fn a_new_column_without_default_is_refused_and_the_file_is_unchanged() {
         }
         other => panic!("expected Schema, got {other:?}"),
     }
-    assert_eq!(v1_rows(&path), before);
+    assert_eq!(v1_rows(&store), before);
 }
 
-#[test]
-fn a_changed_column_type_is_refused_naming_table_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    seed(&path);
-    let before = v1_rows(&path);
-    let err = Db::builder()
-        .table::<v2_type_changed::Item>()
-        .open(&path)
+#[apply(engines)]
+fn a_changed_column_type_is_refused_naming_table_and_column(engine: Engine) {
+    let store = Store::new(engine);
+    seed(&store);
+    let before = v1_rows(&store);
+    let dump = store.dump();
+    let err = store
+        .try_open(Db::builder().table::<v2_type_changed::Item>())
         .unwrap_err();
+    assert_eq!(store.dump(), dump, "a refused open changes nothing");
     match &err {
         Error::ColumnTypeChanged {
             table,
@@ -330,35 +332,31 @@ fn a_changed_column_type_is_refused_naming_table_and_column() {
             "column `items.price` is stored as `u32` but the struct declares `String`"
         )
     );
-    assert_eq!(v1_rows(&path), before);
+    assert_eq!(v1_rows(&store), before);
 }
 
-#[test]
-fn a_dropped_column_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    seed(&path);
-    let err = Db::builder()
-        .table::<v2_dropped_column::Item>()
-        .open(&path)
+#[apply(engines)]
+fn a_dropped_column_is_refused(engine: Engine) {
+    let store = Store::new(engine);
+    seed(&store);
+    let dump = store.dump();
+    let err = store
+        .try_open(Db::builder().table::<v2_dropped_column::Item>())
         .unwrap_err();
+    assert_eq!(store.dump(), dump, "a refused open changes nothing");
     assert!(
         matches!(&err, Error::Schema { message, .. } if message.contains("column `kind` (type `enum(Book,Film)`) is stored in the file")),
         "{err:?}"
     );
-    assert_eq!(v1_rows(&path).len(), 3);
+    assert_eq!(v1_rows(&store).len(), 3);
 }
 
-#[test]
-fn an_enum_may_gain_variants_at_the_end_but_not_be_reordered() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    let ids = seed(&path);
+#[apply(engines)]
+fn an_enum_may_gain_variants_at_the_end_but_not_be_reordered(engine: Engine) {
+    let store = Store::new(engine);
+    let ids = seed(&store);
     {
-        let db = Db::builder()
-            .table::<v2_enum_grew::Item>()
-            .open(&path)
-            .unwrap();
+        let db = store.open(Db::builder().table::<v2_enum_grew::Item>());
         let row = db
             .read()
             .unwrap()
@@ -367,25 +365,26 @@ fn an_enum_may_gain_variants_at_the_end_but_not_be_reordered() {
             .unwrap();
         assert_eq!(row.kind, v2_enum_grew::Kind::Film);
     }
-    let err = Db::builder()
-        .table::<v2_enum_reordered::Item>()
-        .open(&path)
+    let dump = store.dump();
+    let err = store
+        .try_open(Db::builder().table::<v2_enum_reordered::Item>())
         .unwrap_err();
+    assert_eq!(store.dump(), dump, "a refused open changes nothing");
     assert!(
         matches!(&err, Error::ColumnTypeChanged { column, .. } if column == "kind"),
         "{err:?}"
     );
 }
 
-#[test]
-fn a_new_unique_index_over_duplicate_values_is_refused_and_the_file_is_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    seed(&path);
-    let err = Db::builder()
-        .table::<v2_unique_price::Item>()
-        .open(&path)
+#[apply(engines)]
+fn a_new_unique_index_over_duplicate_values_is_refused_and_the_file_is_unchanged(engine: Engine) {
+    let store = Store::new(engine);
+    seed(&store);
+    let dump = store.dump();
+    let err = store
+        .try_open(Db::builder().table::<v2_unique_price::Item>())
         .unwrap_err();
+    assert_eq!(store.dump(), dump, "a refused open changes nothing");
     match &err {
         Error::Unique {
             table,
@@ -402,7 +401,7 @@ fn a_new_unique_index_over_duplicate_values_is_refused_and_the_file_is_unchanged
         other => panic!("expected Unique, got {other:?}"),
     }
     // Still opens with the old struct, unique sku index intact.
-    let db = Db::builder().table::<v1::Item>().open(&path).unwrap();
+    let db = store.open(Db::builder().table::<v1::Item>());
     assert!(
         db.read()
             .unwrap()
@@ -412,16 +411,12 @@ fn a_new_unique_index_over_duplicate_values_is_refused_and_the_file_is_unchanged
     );
 }
 
-#[test]
-fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    seed(&path);
+#[apply(engines)]
+fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again(engine: Engine) {
+    let store = Store::new(engine);
+    seed(&store);
     {
-        let db = Db::builder()
-            .table::<v2_index_dropped::Item>()
-            .open(&path)
-            .unwrap();
+        let db = store.open(Db::builder().table::<v2_index_dropped::Item>());
         // Without the unique index a duplicate sku is accepted.
         db.write(|tx| {
             tx.insert(v2_index_dropped::Item {
@@ -434,7 +429,7 @@ fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again() {
         })
         .unwrap();
     }
-    let db = Db::builder().table::<v1::Item>().open(&path).unwrap();
+    let db = store.open(Db::builder().table::<v1::Item>());
     let tx = db.read().unwrap();
     assert_eq!(
         tx.get_by(v1::Item::by_sku(), "z")
@@ -451,14 +446,15 @@ fn a_dropped_index_is_removed_and_rebuilt_exactly_if_declared_again() {
     assert!(tx.get_by(v1::Item::by_sku(), "a").unwrap().is_some());
 }
 
+/// On redb only: it writes bytes into the store behind the library's back, and the memory
+/// engine offers no way to do that (its contents can be dumped, not edited).
 #[test]
 fn corrupt_row_bytes_are_an_error_not_a_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("items.redb");
-    let ids = seed(&path);
+    let store = Store::new(Engine::Redb);
+    let ids = seed(&store);
     // Damage row 2 behind the library's back.
     {
-        let raw = redb::Database::open(&path).unwrap();
+        let raw = redb::Database::open(store.redb_path().unwrap()).unwrap();
         let txn = raw.begin_write().unwrap();
         {
             let def: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("items");
@@ -468,7 +464,7 @@ fn corrupt_row_bytes_are_an_error_not_a_panic() {
         }
         txn.commit().unwrap();
     }
-    let db = Db::builder().table::<v1::Item>().open(&path).unwrap();
+    let db = store.open(Db::builder().table::<v1::Item>());
     let tx = db.read().unwrap();
     assert!(tx.get(ids[0]).unwrap().is_some());
     let err = tx.get(ids[1]).unwrap_err();
