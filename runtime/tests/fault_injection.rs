@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use redorm::prelude::*;
-use redorm::{Error, JobReport, ManualClock, MemoryDump, MemoryEngine, StepCounts, WriteStep};
+use redorm::{
+    Error, FailedJob, JobReport, ManualClock, MemoryDump, MemoryEngine, StepCounts, WriteStep,
+};
 
 const T0: i64 = 1_700_000_000_000;
 const DAY: u64 = 24 * 3600;
@@ -596,11 +598,11 @@ fn a_purge_job_hit_by_a_fault_keeps_whole_batches_and_a_later_run_finishes_it() 
         let kind = one_step(prev, counted);
         assert_eq!(
             report.failed,
-            vec![(
-                "accounts".to_string(),
-                doomed.get(),
-                fault_message(kind, now)
-            )],
+            vec![FailedJob {
+                table: "accounts".to_string(),
+                id: doomed.get(),
+                error: fault_message(kind, now),
+            }],
             "step {k} ({kind})"
         );
         assert_eq!(report.completed, 0);

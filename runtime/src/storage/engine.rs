@@ -36,6 +36,9 @@ pub(crate) enum Space<'a> {
     Jobs,
 }
 
+/// The callback of a scan: gets each key and value, returns whether to go on.
+pub(crate) type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<bool>;
+
 /// How durable a write transaction's commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -68,7 +71,7 @@ pub(crate) trait ReadTxn: Send {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: Visit<'_>,
     ) -> Result<()>;
 
     /// The number of entries in `space`, if the engine knows it without reading them

@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn};
+use super::engine::{Durability, Engine, ReadTxn, Space, Visit, WriteTxn};
 use crate::error::{Error, Result, StorageError};
 
 /// An in-memory storage engine with fault injection, for tests.
@@ -269,7 +269,7 @@ fn scan_in(
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
     reverse: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: Visit<'_>,
 ) -> Result<()> {
     let Some(map) = store.get(&SpaceKey::of(space)) else {
         return Ok(());
@@ -313,7 +313,7 @@ impl ReadTxn for MemRead {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: Visit<'_>,
     ) -> Result<()> {
         scan_in(&self.store, space, lo, hi, reverse, f)
     }
@@ -353,7 +353,7 @@ impl ReadTxn for MemWrite {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: Visit<'_>,
     ) -> Result<()> {
         scan_in(&self.store, space, lo, hi, reverse, f)
     }

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn};
+use super::engine::{Durability, Engine, ReadTxn, Space, Visit, WriteTxn};
 use crate::error::{Error, Result, StorageError};
 
 /// Any redb error, as the crate's opaque storage error.
@@ -189,7 +189,7 @@ fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
     reverse: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: Visit<'_>,
 ) -> Result<()> {
     // redb panics on an inverted range; an empty one reads nothing. Byte order is key order
     // for every layout (big-endian ids, byte strings, UTF-8).
@@ -337,7 +337,7 @@ impl ReadTxn for RedbRead {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: Visit<'_>,
     ) -> Result<()> {
         match space {
             Space::Rows(n) => self
@@ -500,7 +500,7 @@ impl ReadTxn for RedbWrite {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: Visit<'_>,
     ) -> Result<()> {
         with_table!(self, space, |t, L| scan_in::<L, _>(&*t, lo, hi, reverse, f))
     }
