@@ -281,6 +281,16 @@ pub enum Error {
         max: usize,
     },
 
+    /// A storage write failed earlier in this transaction and the error was handled, so what
+    /// the transaction wrote may be partial: it was rolled back instead of committed.
+    #[error(
+        "the transaction was rolled back, not committed: a storage write failed in it earlier ({cause}), so its changes could be partial; run it again"
+    )]
+    TransactionFailed {
+        /// The storage error that failed the write.
+        cause: String,
+    },
+
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] StorageError),

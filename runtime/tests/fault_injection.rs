@@ -277,6 +277,47 @@ fn an_insert_with_unique_and_foreign_keys_fails_cleanly_at_every_step() {
 }
 
 #[test]
+fn a_transaction_whose_storage_write_failed_is_rolled_back_even_when_the_error_was_handled() {
+    // The insert makes four puts before its commit: fail each in turn.
+    for step in 1..=4 {
+        let engine = MemoryEngine::new();
+        let (db, b) = blog(&engine);
+        let before = engine.dump();
+        let failing_put = engine.steps().puts + step;
+        engine.fail_nth(WriteStep::Put, step);
+        let handled = db.write(|tx| {
+            // The caller swallows the storage error and goes on to write and commit.
+            let failed = tx.insert(hard::Post {
+                slug: "b2".into(),
+                author_id: b.bob,
+                editor_id: Some(b.ann),
+            });
+            assert!(
+                matches!(failed, Err(Error::Storage(_))),
+                "step {step}: {failed:?}"
+            );
+            tx.insert(hard::User {
+                email: "cy@x".into(),
+            })?;
+            Ok(())
+        });
+        let expected = format!("storage: injected fault: put #{failing_put} failed");
+        match handled {
+            Err(Error::TransactionFailed { cause }) => assert_eq!(cause, expected),
+            other => panic!("step {step}: expected TransactionFailed, got {other:?}"),
+        }
+        assert_eq!(engine.dump(), before, "step {step}: nothing was committed");
+        // The database goes on.
+        db.write(|tx| {
+            tx.insert(hard::User {
+                email: "cy@x".into(),
+            })
+        })
+        .unwrap();
+    }
+}
+
+#[test]
 fn a_hard_delete_cascading_two_levels_with_set_null_fails_cleanly_at_every_step() {
     let kinds =
         every_step_fails_cleanly("hard delete", blog, |db, b| db.write(|tx| tx.delete(b.ann)));

@@ -230,6 +230,9 @@ impl Source for ReadStore {
 pub(crate) struct WriteStore {
     txn: Box<dyn WriteTxn>,
     pub(crate) counters: Counters,
+    /// The first storage write of this transaction that failed: what was written may then be
+    /// partial, so the transaction may no longer commit, even if the caller handled the error.
+    failed: Option<String>,
 }
 
 impl Source for WriteStore {
@@ -246,6 +249,7 @@ impl WriteStore {
         Ok(WriteStore {
             txn: engine.begin_write()?,
             counters: Counters::default(),
+            failed: None,
         })
     }
 
@@ -253,39 +257,53 @@ impl WriteStore {
         self.counters.stats()
     }
 
+    /// Runs one storage write, remembering a failure so the transaction cannot commit after it.
+    fn write<R>(&mut self, f: impl FnOnce(&mut dyn WriteTxn) -> Result<R>) -> Result<R> {
+        let out = f(&mut *self.txn);
+        if let Err(e) = &out
+            && self.failed.is_none()
+        {
+            self.failed = Some(e.to_string());
+        }
+        out
+    }
+
     /// Stores an internal entry (catalog, job).
     pub(crate) fn put_meta(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<()> {
-        self.txn.put(space, key, value).map(drop)
+        self.write(|t| t.put(space, key, value)).map(drop)
     }
 
     /// Removes an internal entry.
     pub(crate) fn remove_meta(&mut self, space: Space<'_>, key: &[u8]) -> Result<()> {
-        self.txn.remove(space, key).map(drop)
+        self.write(|t| t.remove(space, key)).map(drop)
     }
 
     /// Sets a counter.
     pub(crate) fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
-        self.txn
-            .put(Space::Seq, name.as_bytes(), &value.to_le_bytes())
+        self.write(|t| t.put(Space::Seq, name.as_bytes(), &value.to_le_bytes()))
             .map(drop)
     }
 
     /// Creates the keyspace of a table's rows if it does not exist yet.
     pub(crate) fn create_rows(&mut self, name: &str) -> Result<()> {
-        self.txn.create(Space::Rows(name))
+        self.write(|t| t.create(Space::Rows(name)))
     }
 
     /// Creates index keyspace `name` if it does not exist yet.
     pub(crate) fn create_index(&mut self, name: &str) -> Result<()> {
-        self.txn.create(Space::Index(name))
+        self.write(|t| t.create(Space::Index(name)))
     }
 
     /// Deletes index keyspace `name`.
     pub(crate) fn drop_index(&mut self, name: &str) -> Result<()> {
-        self.txn.drop_space(Space::Index(name))
+        self.write(|t| t.drop_space(Space::Index(name)))
     }
 
     pub(crate) fn commit(self) -> Result<()> {
+        if let Some(cause) = self.failed {
+            self.txn.rollback()?;
+            return Err(Error::TransactionFailed { cause });
+        }
         self.txn.commit()
     }
 
@@ -331,23 +349,22 @@ pub(crate) trait Sink: Source {
 
 impl Sink for WriteStore {
     fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
-        self.txn
-            .put(Space::Rows(table), &id.to_be_bytes(), bytes)
+        self.write(|t| t.put(Space::Rows(table), &id.to_be_bytes(), bytes))
             .map(drop)
     }
 
     fn remove_row(&mut self, table: &str, id: u64) -> Result<()> {
-        self.txn
-            .remove(Space::Rows(table), &id.to_be_bytes())
+        self.write(|t| t.remove(Space::Rows(table), &id.to_be_bytes()))
             .map(drop)
     }
 
     fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.txn.put(Space::Index(index), key, &[]).map(drop)
+        self.write(|t| t.put(Space::Index(index), key, &[]))
+            .map(drop)
     }
 
     fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.txn.remove(Space::Index(index), key).map(drop)
+        self.write(|t| t.remove(Space::Index(index), key)).map(drop)
     }
 }
 

@@ -18,8 +18,11 @@ use crate::storage::{Durability, Source, TxStats, WriteStore};
 /// [`commit`](WriteTx::commit); dropped means rolled back).
 ///
 /// Every write keeps every index exact and checks unique indexes and foreign keys before it
-/// changes anything: a write that fails with an error leaves the transaction as it was before
-/// the call (a hook's error aside: see the [hooks](crate::hooks) docs).
+/// changes anything: a write refused by a check leaves the transaction as it was before the
+/// call (a hook's error aside: see the [hooks](crate::hooks) docs). A write that fails in
+/// storage ([`Error::Storage`](crate::Error::Storage)) may have written part of its change, so
+/// the transaction can then no longer commit: `commit` rolls it back and returns
+/// [`Error::TransactionFailed`](crate::Error::TransactionFailed).
 ///
 /// ```
 /// use redorm::prelude::*;
