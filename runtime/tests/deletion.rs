@@ -519,6 +519,59 @@ mod soft {
 }
 
 #[apply(engines)]
+fn bulk_writes_on_a_soft_table_skip_its_soft_deleted_rows(engine: Engine) {
+    use soft::{Post, User};
+    let db = soft::builder().open_on(engine);
+    let (ann, posts) = db
+        .write(|tx| {
+            let ann = tx.insert(User {
+                email: "ann@x".into(),
+            })?;
+            let mut posts = Vec::new();
+            for title in ["a", "b", "c", "d"] {
+                posts.push(tx.insert(Post {
+                    author_id: ann,
+                    title: title.into(),
+                })?);
+            }
+            Ok((ann, posts))
+        })
+        .unwrap();
+    db.write(|tx| tx.delete(posts[1])).unwrap();
+    // By the foreign-key index (keys decide the match, headers the visibility)...
+    let n = db
+        .write(|tx| {
+            tx.update::<Post>()
+                .filter(Post::author_id().eq(ann))
+                .set(|p| p.title.push('!'))
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    // ...and by the row table.
+    let n = db
+        .write(|tx| tx.update::<Post>().all().set(|p| p.title.push('?')))
+        .unwrap();
+    assert_eq!(n, 3);
+    let tx = db.read().unwrap();
+    let titles: Vec<String> = posts
+        .iter()
+        .map(|&id| tx.get_including_deleted(id).unwrap().unwrap().title.clone())
+        .collect();
+    assert_eq!(titles, ["a!?", "b", "c!?", "d!?"]);
+    drop(tx);
+    let n = db
+        .write(|tx| {
+            tx.delete_many::<Post>()
+                .filter(Post::author_id().eq(ann))
+                .execute()
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    let tx = db.read().unwrap();
+    assert_eq!(tx.query::<Post>().only_deleted().count().unwrap(), 4);
+}
+
+#[apply(engines)]
 fn soft_delete_hides_everywhere_and_undelete_restores_exactly_its_group(engine: Engine) {
     use soft::{Comment, Like, Post, User};
     let clock = ManualClock::new(1_000);

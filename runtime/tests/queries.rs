@@ -635,6 +635,17 @@ fn offset_skips_the_same_rows_whatever_the_plan(engine: Engine) {
                 .map(|d| d.id.get())
                 .collect();
             assert_eq!(got, all[k.min(all.len())..], "shape {n}, offset {k}");
+            let streamed: Vec<u64> = shape()
+                .offset(k)
+                .iter()
+                .unwrap()
+                .map(|d| d.unwrap().id.get())
+                .collect();
+            assert_eq!(
+                streamed,
+                all[k.min(all.len())..],
+                "shape {n}, offset {k}, iter"
+            );
             let first = shape().offset(k).first().unwrap().map(|d| d.id.get());
             assert_eq!(first, all.get(k).copied(), "shape {n}, offset {k}, first");
             let two: Vec<u64> = shape()

@@ -10,10 +10,36 @@ use crate::model::{Doc, FieldError, Id, Table};
 use crate::storage::{self, Sink, Source, WriteStore};
 
 pub(crate) fn decode_doc<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> Result<Doc<T>> {
-    let table = info.schema.name;
+    let (header, value) = decode_parts(info, id, bytes)?;
+    Ok(Doc::from_parts(Id::from_raw(id), header, value))
+}
+
+/// Decodes stored row `id` into its header and value (with the layout of the schema version
+/// it was written with).
+pub(crate) fn decode_parts<T: Table>(
+    info: &TableInfo,
+    id: u64,
+    bytes: &[u8],
+) -> Result<(RowHeader, T)> {
     let mut input = bytes;
-    let header =
-        RowHeader::read(&mut input).map_err(|e| storage::corrupt(table, Some(id), e.detail))?;
+    let header = read_header(info, id, &mut input)?;
+    let value = decode_value(info, id, &header, input)?;
+    Ok((header, value))
+}
+
+/// Reads the header off the front of a stored row.
+pub(crate) fn read_header(info: &TableInfo, id: u64, input: &mut &[u8]) -> Result<RowHeader> {
+    RowHeader::read(input).map_err(|e| storage::corrupt(info.schema.name, Some(id), e.detail))
+}
+
+/// Decodes the columns that follow the header `header` of stored row `id`.
+pub(crate) fn decode_value<T: Table>(
+    info: &TableInfo,
+    id: u64,
+    header: &RowHeader,
+    mut input: &[u8],
+) -> Result<T> {
+    let table = info.schema.name;
     let layout = if header.version == info.version {
         None
     } else {
@@ -36,7 +62,7 @@ pub(crate) fn decode_doc<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> R
             format!("{} unexpected bytes after the last column", input.len()),
         ));
     }
-    Ok(Doc::from_parts(Id::from_raw(id), header, value))
+    Ok(value)
 }
 
 pub(crate) fn field_corrupt(info: &TableInfo, id: u64, e: FieldError) -> Error {

@@ -102,7 +102,7 @@ impl ProbeScan {
     }
 }
 
-pub(crate) enum Source2<T> {
+pub(crate) enum RowSource<T> {
     Rows {
         next: Bound<u64>,
         buf: VecDeque<Doc<T>>,
@@ -137,7 +137,7 @@ pub(crate) struct Exec<'tx, T> {
     pub(crate) tx: TxRef<'tx>,
     pub(crate) info: &'tx TableInfo,
     pub(crate) plan: Plan,
-    pub(crate) source: Source2<T>,
+    pub(crate) source: RowSource<T>,
     pub(crate) scratch: Vec<u8>,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
@@ -150,7 +150,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
         start: Option<Position>,
     ) -> Result<Self> {
         let source = match (&plan.access, &plan.sort) {
-            (_, Some(_)) => Source2::Sorted(VecDeque::new()),
+            (_, Some(_)) => RowSource::Sorted(VecDeque::new()),
             (Access::Rows, None) => {
                 let next = match &start {
                     None => Bound::Unbounded,
@@ -166,7 +166,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         Bound::Excluded(u64::from_be_bytes(id))
                     }
                 };
-                Source2::Rows {
+                RowSource::Rows {
                     next,
                     buf: VecDeque::new(),
                     exhausted: false,
@@ -232,7 +232,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         }
                     }
                 }
-                Source2::Index {
+                RowSource::Index {
                     table: info.index_tables[*index].clone(),
                     scans,
                     current,
@@ -393,7 +393,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             })
             .map(|(k, id, doc)| (encode_sort_position(&k, id), doc))
             .collect();
-        self.source = Source2::Sorted(out);
+        self.source = RowSource::Sorted(out);
         Ok(())
     }
 
@@ -406,7 +406,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             && !self.plan.merge;
         if entries_decide {
             match &mut self.source {
-                Source2::Rows {
+                RowSource::Rows {
                     next,
                     buf,
                     exhausted,
@@ -438,7 +438,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     }
                     return Ok(());
                 }
-                Source2::Index {
+                RowSource::Index {
                     table,
                     scans,
                     current,
@@ -459,7 +459,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     }
                     return Ok(());
                 }
-                Source2::Sorted(_) => {}
+                RowSource::Sorted(_) => {}
             }
         }
         while n > 0 && self.next()?.is_some() {
@@ -492,7 +492,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
         loop {
             let id = match &mut self.source {
                 // Rows were read and filtered while sorting.
-                Source2::Sorted(rows) => {
+                RowSource::Sorted(rows) => {
                     return Ok(rows.pop_front().map(|(key, doc)| {
                         self.last = Last::Key {
                             probe: 0,
@@ -502,7 +502,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         doc
                     }));
                 }
-                Source2::Rows {
+                RowSource::Rows {
                     next,
                     buf,
                     exhausted,
@@ -540,7 +540,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     }
                     continue;
                 }
-                Source2::Index {
+                RowSource::Index {
                     table,
                     scans,
                     current,

@@ -16,7 +16,6 @@ pub struct QueryIter<'tx, T> {
     pub(crate) db: &'tx Catalog,
     pub(crate) withs: Vec<Arc<dyn Load<T>>>,
     pub(crate) exec: Option<Exec<'tx, T>>,
-    pub(crate) skip: usize,
     pub(crate) left: Option<usize>,
 }
 
@@ -34,42 +33,35 @@ impl<T: Table> Iterator for QueryIter<'_, T> {
             return None;
         }
         let exec = self.exec.as_mut()?;
-        loop {
-            match exec.next() {
-                Err(e) => {
-                    self.exec = None;
-                    return Some(Err(e));
-                }
-                Ok(None) => {
-                    self.exec = None;
-                    return None;
-                }
-                Ok(Some(doc)) => {
-                    if self.skip > 0 {
-                        self.skip -= 1;
-                        continue;
-                    }
-                    if let Some(n) = &mut self.left {
-                        *n -= 1;
-                    }
-                    if self.withs.is_empty() {
-                        return Some(Ok(doc));
-                    }
-                    let mut one = [doc];
-                    let mut cx = LoadCx {
-                        tx: self.tx,
-                        db: self.db,
-                    };
-                    for w in &self.withs {
-                        if let Err(e) = w.load_into(&mut cx, &mut one, 1) {
-                            self.exec = None;
-                            return Some(Err(e));
-                        }
-                    }
-                    let [doc] = one;
-                    return Some(Ok(doc));
-                }
+        let doc = match exec.next() {
+            Err(e) => {
+                self.exec = None;
+                return Some(Err(e));
+            }
+            Ok(None) => {
+                self.exec = None;
+                return None;
+            }
+            Ok(Some(doc)) => doc,
+        };
+        if let Some(n) = &mut self.left {
+            *n -= 1;
+        }
+        if self.withs.is_empty() {
+            return Some(Ok(doc));
+        }
+        let mut one = [doc];
+        let mut cx = LoadCx {
+            tx: self.tx,
+            db: self.db,
+        };
+        for w in &self.withs {
+            if let Err(e) = w.load_into(&mut cx, &mut one, 1) {
+                self.exec = None;
+                return Some(Err(e));
             }
         }
+        let [doc] = one;
+        Some(Ok(doc))
     }
 }

@@ -54,11 +54,14 @@ use self::filter::{Expr, Filter};
 use self::plan::*;
 use self::relation::*;
 use crate::catalog::{Catalog, TableInfo};
+use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
 use crate::model::Visibility;
-use crate::model::{Doc, Index, Table};
+use crate::model::{Doc, Id, Index, Table};
+use crate::storage;
 use crate::storage::Source;
 use crate::storage::TxRef;
+use std::ops::Bound;
 
 /// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
 /// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:
@@ -306,6 +309,98 @@ impl<'tx, T: Table> Query<'tx, T> {
         Ok(out)
     }
 
+    /// The ids of the matching rows, in the order [`all`](Query::all) returns them, reading
+    /// only keys and row headers where they decide (no filter left to check on the row).
+    pub(crate) fn ids(&self) -> Result<Vec<Id<T>>> {
+        let plan = self.plan()?;
+        let info = self.info()?;
+        if plan.residual.is_some() || plan.sort.is_some() || plan.merge || self.offset > 0 {
+            return Ok(self.all()?.into_iter().map(|d| d.id).collect());
+        }
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let vis = self.visibility;
+        // Only a table that can hold soft-deleted rows needs its rows' headers looked at.
+        let check = info.may_hold_deleted && vis != Visibility::All;
+        let admits = |id: u64, bytes: &[u8]| -> Result<bool> {
+            let mut input = bytes;
+            let header = RowHeader::read(&mut input)
+                .map_err(|e| storage::corrupt(T::NAME, Some(id), e.detail))?;
+            Ok(vis.admits(header.deleted.is_some()))
+        };
+        let mut ids = Vec::new();
+        if !info.may_hold_deleted && vis == Visibility::Deleted || limit == 0 {
+            return Ok(ids);
+        }
+        match &plan.access {
+            Access::Rows => {
+                self.tx.scan_rows(
+                    T::NAME,
+                    Bound::Unbounded,
+                    Bound::Unbounded,
+                    plan.reverse,
+                    &mut |id, bytes| {
+                        if !check || admits(id, bytes)? {
+                            ids.push(Id::from_raw(id));
+                        }
+                        Ok(ids.len() < limit)
+                    },
+                )?;
+            }
+            Access::Index {
+                index,
+                probes,
+                range,
+            } => {
+                let table = &info.index_tables[*index];
+                let mut found = Vec::new();
+                for probe in probes {
+                    let (lo, hi) = probe_bounds(probe, range);
+                    let Some((lo, hi)) = lo.zip(hi) else { continue };
+                    self.tx.scan_index(
+                        table,
+                        as_ref(&lo),
+                        as_ref(&hi),
+                        plan.reverse,
+                        &mut |k| {
+                            let id = storage::id_of_index_key(k).ok_or_else(|| {
+                                storage::corrupt(T::NAME, None, "index key shorter than an id")
+                            })?;
+                            found.push(id);
+                            Ok(check || found.len() < limit)
+                        },
+                    )?;
+                    if !check && found.len() >= limit {
+                        break;
+                    }
+                }
+                for id in found {
+                    if ids.len() >= limit {
+                        break;
+                    }
+                    let keep = if check {
+                        let read = self.tx.with_row(T::NAME, id, |b| admits(id, b))?;
+                        read.ok_or_else(|| {
+                            storage::corrupt(
+                                T::NAME,
+                                Some(id),
+                                format!(
+                                    "index `{}` points to a row that does not exist",
+                                    info.schema.indexes[*index].name
+                                ),
+                            )
+                        })?
+                    } else {
+                        true
+                    };
+                    if keep {
+                        ids.push(Id::from_raw(id));
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// The first matching row, if any.
     pub fn first(&self) -> Result<Option<Doc<T>>> {
         if self.limit == Some(0) {
@@ -423,9 +518,11 @@ impl<'tx, T: Table> Query<'tx, T> {
             exec: if self.limit == Some(0) {
                 None
             } else {
-                Some(self.exec(None, self.limit.map(|n| n.saturating_add(self.offset)))?)
+                // As in `all`: the offset steps over index entries where they decide.
+                let mut exec = self.exec(None, self.limit)?;
+                exec.skip(self.offset)?;
+                Some(exec)
             },
-            skip: self.offset,
             left: self.limit,
         })
     }

@@ -52,7 +52,7 @@ impl WriteTx {
         if allow_full_scan {
             q = q.allow_full_scan();
         }
-        Ok(q.all()?.into_iter().map(|d| d.id).collect())
+        q.ids()
     }
 }
 

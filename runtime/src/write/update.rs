@@ -3,12 +3,13 @@
 use super::cause::UpdateCause;
 use super::tx::WriteTx;
 use crate::catalog::{
-    IndexKey, TableInfo, decode_doc, encode_row, fk_values, full_key, index_keys,
+    IndexKey, TableInfo, decode_parts, decode_value, encode_row, fk_values, full_key, index_keys,
+    read_header,
 };
 use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
 use crate::model::{Doc, Id, Table};
-use crate::storage::{self, Sink, Source};
+use crate::storage::{Sink, Source};
 
 /// A row read for an update.
 pub(crate) struct Prepared<T> {
@@ -21,44 +22,52 @@ pub(crate) struct Prepared<T> {
 }
 
 impl WriteTx {
+    /// Reads row `id` (any visibility) with its header, decoding it once.
     pub(crate) fn load_row<T: Table>(
         &self,
         info: &TableInfo,
         id: u64,
     ) -> Result<(RowHeader, Doc<T>)> {
         let found = self.store.with_row(T::NAME, id, |bytes| {
-            let mut input = bytes;
-            let header = RowHeader::read(&mut input)
-                .map_err(|e| storage::corrupt(T::NAME, Some(id), e.detail))?;
-            let doc = decode_doc::<T>(info, id, bytes)?;
-            Ok((header, doc))
+            let (header, value) = decode_parts::<T>(info, id, bytes)?;
+            Ok((header, Doc::from_parts(Id::from_raw(id), header, value)))
         })?;
         found.ok_or(Error::NotFound { table: T::NAME, id })
     }
 
     /// Reads row `id` for an update: its header, its index keys and foreign keys, the value to
-    /// change, and (only when update hooks will want it) a copy of the old row.
+    /// change, and (only when update hooks will want it) the old row beside it. One storage
+    /// read; the columns are decoded a second time only for the hooks' copy (`T` need not be
+    /// `Clone`).
     pub(crate) fn prepare<T: Table>(
         &self,
         info: &TableInfo,
         id: u64,
         live_only: bool,
     ) -> Result<(Prepared<T>, T)> {
-        let (header, doc) = self.load_row::<T>(info, id)?;
-        if live_only && header.deleted.is_some() {
-            return Err(Error::NotFound { table: T::NAME, id });
-        }
-        let keys = index_keys(info, doc.value())?;
-        let fks = fk_values(info, doc.value());
         let wants_old = self
             .hooks::<T>()
             .is_some_and(|h| !h.before_update.is_empty() || !h.after_update.is_empty());
-        let (old, value) = if wants_old {
-            let value = self.decode_again::<T>(info, id)?;
-            (Some(doc), value)
-        } else {
-            (None, doc.into_inner())
+        let found = self.store.with_row(T::NAME, id, |bytes| {
+            let mut input = bytes;
+            let header = read_header(info, id, &mut input)?;
+            if live_only && header.deleted.is_some() {
+                return Ok(None);
+            }
+            let value = decode_value::<T>(info, id, &header, input)?;
+            let old = if wants_old {
+                let copy = decode_value::<T>(info, id, &header, input)?;
+                Some(Doc::from_parts(Id::from_raw(id), header, copy))
+            } else {
+                None
+            };
+            Ok(Some((header, value, old)))
+        })?;
+        let Some((header, value, old)) = found.flatten() else {
+            return Err(Error::NotFound { table: T::NAME, id });
         };
+        let keys = index_keys(info, &value)?;
+        let fks = fk_values(info, &value);
         Ok((
             Prepared {
                 id,
@@ -143,10 +152,5 @@ impl WriteTx {
         let info = db.info::<T>()?;
         let (prepared, _) = self.prepare::<T>(info, id.get(), true)?;
         self.rewrite(info, prepared, value, &UpdateCause::Write, false)
-    }
-
-    /// A second, owned copy of a row's value (the struct need not be `Clone`).
-    pub(crate) fn decode_again<T: Table>(&self, info: &TableInfo, id: u64) -> Result<T> {
-        Ok(self.load_row::<T>(info, id)?.1.into_inner())
     }
 }
