@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use std::ops::Bound;
 
 use super::cursor::*;
+use super::order::compare_keyed;
 use super::plan::*;
 use crate::catalog::{TableInfo, decode_doc};
 use crate::error::{Error, Result};
@@ -364,16 +365,8 @@ impl<'tx, T: Table> Exec<'tx, T> {
             let k = self.sort_key(&doc, &keys)?;
             rows.push((k, doc.id.get(), doc));
         }
-        let cmp = |a: (&[Vec<u8>], u64), b: (&[Vec<u8>], u64)| -> Ordering {
-            for (i, (_, desc)) in keys.iter().enumerate() {
-                let o = a.0[i].cmp(&b.0[i]);
-                let o = if *desc { o.reverse() } else { o };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            a.1.cmp(&b.1)
-        };
+        let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
+        let cmp = |a: (&[Vec<u8>], u64), b: (&[Vec<u8>], u64)| compare_keyed(&desc, a, b);
         rows.sort_by(|a, b| cmp((&a.0, a.1), (&b.0, b.1)));
         let start_key = match start {
             None => None,

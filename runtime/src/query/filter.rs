@@ -196,14 +196,13 @@ impl<T> Filter<T> {
 
     /// Both filters hold.
     pub fn and(self, other: Filter<T>) -> Filter<T> {
-        let mut parts = Vec::new();
-        for e in [self.expr, other.expr] {
-            match e {
-                Expr::And(inner) => parts.extend(inner),
-                e => parts.push(e),
-            }
-        }
-        Filter::from_expr(Expr::And(parts))
+        Filter::from_expr(Expr::conjoin(Some(self.expr), other.expr))
+    }
+
+    /// Adds `self` to the filter a builder already holds (`None`: none yet): the one way
+    /// queries, relations and bulk writes combine repeated `.filter(...)` calls.
+    pub(crate) fn and_into(self, held: &mut Option<Expr>) {
+        *held = Some(Expr::conjoin(held.take(), self.expr));
     }
 
     /// Either filter holds.
@@ -273,6 +272,21 @@ impl fmt::Display for Expr {
             Expr::Not(inner) => write!(f, "NOT {inner}"),
             Expr::Invalid(why) => write!(f, "<invalid: {why}>"),
         }
+    }
+}
+
+impl Expr {
+    /// `prev AND next`, flattened (`None`: just `next`).
+    pub(crate) fn conjoin(prev: Option<Expr>, next: Expr) -> Expr {
+        let Some(prev) = prev else { return next };
+        let mut parts = Vec::new();
+        for e in [prev, next] {
+            match e {
+                Expr::And(inner) => parts.extend(inner),
+                e => parts.push(e),
+            }
+        }
+        Expr::And(parts)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::order::compare_keyed;
 use super::relation::*;
 use crate::catalog::{TableInfo, child_index, decode_doc};
 use crate::error::{Error, Result};
@@ -91,16 +92,8 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 }
                 keyed.push((keys, doc));
             }
-            keyed.sort_by(|a, b| {
-                for (i, o) in self.order.iter().enumerate() {
-                    let c = a.0[i].cmp(&b.0[i]);
-                    let c = if o.is_desc() { c.reverse() } else { c };
-                    if c.is_ne() {
-                        return c;
-                    }
-                }
-                a.1.id.cmp(&b.1.id)
-            });
+            let desc: Vec<bool> = self.order.iter().map(|o| o.is_desc()).collect();
+            keyed.sort_by(|a, b| compare_keyed(&desc, (&a.0, a.1.id.get()), (&b.0, b.1.id.get())));
             rows = keyed.into_iter().map(|(_, d)| d).collect();
         }
         let rows = rows.into_iter().skip(self.offset);

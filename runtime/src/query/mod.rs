@@ -168,10 +168,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// Keeps the rows the filter accepts. Calling it again adds another condition (`AND`).
     pub fn filter(mut self, filter: Filter<T>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            None => filter.expr,
-            Some(prev) => Filter::<T>::from_expr(prev).and(filter).expr,
-        });
+        filter.and_into(&mut self.filter);
         self
     }
 

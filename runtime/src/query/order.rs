@@ -1,5 +1,6 @@
 //! Ordering keys: a column and a direction.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -69,4 +70,18 @@ impl<T> Hash for Order<T> {
         self.column.hash(state);
         self.desc.hash(state);
     }
+}
+
+/// Compares two rows by their encoded order keys, each ascending or descending as `desc`
+/// says; rows with equal keys compare by id. The one comparison of the in-memory sort of a
+/// query and of a relation's per-parent order.
+pub(crate) fn compare_keyed(desc: &[bool], a: (&[Vec<u8>], u64), b: (&[Vec<u8>], u64)) -> Ordering {
+    for (i, &d) in desc.iter().enumerate() {
+        let o = a.0[i].cmp(&b.0[i]);
+        let o = if d { o.reverse() } else { o };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.1.cmp(&b.1)
 }

@@ -257,10 +257,7 @@ impl<P, C, K> Relation<P, C, K> {
 impl<P, C> Relation<P, C, ToMany> {
     /// Keeps, per parent, the rows the filter accepts.
     pub fn filter(mut self, filter: Filter<C>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            None => filter.expr,
-            Some(prev) => Filter::<C>::from_expr(prev).and(filter).expr,
-        });
+        filter.and_into(&mut self.filter);
         self
     }
     /// Orders each parent's rows (call again for further keys). Sorted in memory per parent;
