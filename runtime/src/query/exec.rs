@@ -9,99 +9,13 @@ use std::ops::Bound;
 use super::cursor::*;
 use super::order::compare_keyed;
 use super::plan::*;
+use super::scan::{BATCH, ProbeScan, as_ref, probe_bounds};
 use crate::catalog::{TableInfo, decode_doc};
 use crate::error::{Error, Result};
 use crate::model::Visibility;
 use crate::model::{Doc, Table};
 use crate::storage::TxRef;
 use crate::storage::{self, Source};
-
-pub(crate) fn succ(mut k: Vec<u8>) -> Option<Vec<u8>> {
-    let up = storage::prefix_upper_bound(&k)?;
-    k.clear();
-    k.extend(up);
-    Some(k)
-}
-
-/// Full-key bounds of one probe: `None` on either side means the probe is empty.
-/// A probe's bounds; `None` on a side means the probe reads nothing.
-pub(crate) type ProbeBounds = (Option<Bound<Vec<u8>>>, Option<Bound<Vec<u8>>>);
-
-pub(crate) fn probe_bounds(prefix: &[u8], range: &ColRange) -> ProbeBounds {
-    let join = |k: &[u8]| {
-        let mut v = prefix.to_vec();
-        v.extend_from_slice(k);
-        v
-    };
-    let lo = match &range.lo {
-        None => Some(Bound::Included(prefix.to_vec())),
-        Some((k, true)) => Some(Bound::Included(join(k))),
-        Some((k, false)) => succ(join(k)).map(Bound::Included),
-    };
-    let hi = match &range.hi {
-        None => Some(succ(prefix.to_vec()).map_or(Bound::Unbounded, Bound::Excluded)),
-        Some((k, true)) => Some(succ(join(k)).map_or(Bound::Unbounded, Bound::Excluded)),
-        Some((k, false)) => Some(Bound::Excluded(join(k))),
-    };
-    (lo, hi)
-}
-
-pub(crate) fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(v) => Bound::Included(v.as_slice()),
-        Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-pub(crate) const BATCH: usize = 128;
-
-/// One probe's scan, read in batches; its bounds move past what has been read.
-pub(crate) struct ProbeScan {
-    pub(crate) prefix_len: usize,
-    pub(crate) lo: Bound<Vec<u8>>,
-    pub(crate) hi: Bound<Vec<u8>>,
-    pub(crate) buf: VecDeque<Vec<u8>>,
-    pub(crate) exhausted: bool,
-}
-
-impl ProbeScan {
-    pub(crate) fn fill(
-        &mut self,
-        tx: TxRef<'_>,
-        table: &str,
-        reverse: bool,
-        batch: usize,
-    ) -> Result<()> {
-        if !self.buf.is_empty() || self.exhausted {
-            return Ok(());
-        }
-        let mut got = 0;
-        let buf = &mut self.buf;
-        tx.scan_index(
-            table,
-            as_ref(&self.lo),
-            as_ref(&self.hi),
-            reverse,
-            &mut |k| {
-                buf.push_back(k.to_vec());
-                got += 1;
-                Ok(got < batch)
-            },
-        )?;
-        if got < batch {
-            self.exhausted = true;
-        }
-        if let Some(last) = self.buf.back() {
-            if reverse {
-                self.hi = Bound::Excluded(last.clone());
-            } else {
-                self.lo = Bound::Excluded(last.clone());
-            }
-        }
-        Ok(())
-    }
-}
 
 pub(crate) enum RowSource<T> {
     Rows {

@@ -34,11 +34,13 @@ mod cursor;
 mod exec;
 pub(crate) mod filter;
 mod iter;
+mod keys;
 mod load;
 mod order;
 mod plan;
 pub(crate) mod read;
 pub(crate) mod relation;
+mod scan;
 
 pub use cursor::{Cursor, Page};
 pub use iter::QueryIter;
@@ -53,15 +55,12 @@ use self::exec::*;
 use self::filter::{Expr, Filter};
 use self::plan::*;
 use self::relation::*;
+use self::scan::BATCH;
 use crate::catalog::{Catalog, TableInfo};
-use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
 use crate::model::Visibility;
-use crate::model::{Doc, Id, Index, Table};
-use crate::storage;
-use crate::storage::Source;
+use crate::model::{Doc, Index, Table};
 use crate::storage::TxRef;
-use std::ops::Bound;
 
 /// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
 /// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:
@@ -306,98 +305,6 @@ impl<'tx, T: Table> Query<'tx, T> {
         Ok(out)
     }
 
-    /// The ids of the matching rows, in the order [`all`](Query::all) returns them, reading
-    /// only keys and row headers where they decide (no filter left to check on the row).
-    pub(crate) fn ids(&self) -> Result<Vec<Id<T>>> {
-        let plan = self.plan()?;
-        let info = self.info()?;
-        if plan.residual.is_some() || plan.sort.is_some() || plan.merge || self.offset > 0 {
-            return Ok(self.all()?.into_iter().map(|d| d.id).collect());
-        }
-        let limit = self.limit.unwrap_or(usize::MAX);
-        let vis = self.visibility;
-        // Only a table that can hold soft-deleted rows needs its rows' headers looked at.
-        let check = info.may_hold_deleted && vis != Visibility::All;
-        let admits = |id: u64, bytes: &[u8]| -> Result<bool> {
-            let mut input = bytes;
-            let header = RowHeader::read(&mut input)
-                .map_err(|e| storage::corrupt(T::NAME, Some(id), e.detail))?;
-            Ok(vis.admits(header.deleted.is_some()))
-        };
-        let mut ids = Vec::new();
-        if !info.may_hold_deleted && vis == Visibility::Deleted || limit == 0 {
-            return Ok(ids);
-        }
-        match &plan.access {
-            Access::Rows => {
-                self.tx.scan_rows(
-                    T::NAME,
-                    Bound::Unbounded,
-                    Bound::Unbounded,
-                    plan.reverse,
-                    &mut |id, bytes| {
-                        if !check || admits(id, bytes)? {
-                            ids.push(Id::from_raw(id));
-                        }
-                        Ok(ids.len() < limit)
-                    },
-                )?;
-            }
-            Access::Index {
-                index,
-                probes,
-                range,
-            } => {
-                let table = &info.index_tables[*index];
-                let mut found = Vec::new();
-                for probe in probes {
-                    let (lo, hi) = probe_bounds(probe, range);
-                    let Some((lo, hi)) = lo.zip(hi) else { continue };
-                    self.tx.scan_index(
-                        table,
-                        as_ref(&lo),
-                        as_ref(&hi),
-                        plan.reverse,
-                        &mut |k| {
-                            let id = storage::id_of_index_key(k).ok_or_else(|| {
-                                storage::corrupt(T::NAME, None, "index key shorter than an id")
-                            })?;
-                            found.push(id);
-                            Ok(check || found.len() < limit)
-                        },
-                    )?;
-                    if !check && found.len() >= limit {
-                        break;
-                    }
-                }
-                for id in found {
-                    if ids.len() >= limit {
-                        break;
-                    }
-                    let keep = if check {
-                        let read = self.tx.with_row(T::NAME, id, |b| admits(id, b))?;
-                        read.ok_or_else(|| {
-                            storage::corrupt(
-                                T::NAME,
-                                Some(id),
-                                format!(
-                                    "index `{}` points to a row that does not exist",
-                                    info.schema.indexes[*index].name
-                                ),
-                            )
-                        })?
-                    } else {
-                        true
-                    };
-                    if keep {
-                        ids.push(Id::from_raw(id));
-                    }
-                }
-            }
-        }
-        Ok(ids)
-    }
-
     /// The first matching row, if any.
     pub fn first(&self) -> Result<Option<Doc<T>>> {
         if self.limit == Some(0) {
@@ -452,57 +359,6 @@ impl<'tx, T: Table> Query<'tx, T> {
             withs: self.withs.clone(),
             visibility: self.visibility,
         }
-    }
-
-    /// How many rows match (after `offset`, at most `limit`). Reads only index keys, without
-    /// decoding rows, when no post-filter is needed; the row count of a table without a
-    /// filter costs nothing.
-    pub fn count(&self) -> Result<usize> {
-        let plan = self.plan()?;
-        let info = self.info()?;
-        let cap = |n: usize| {
-            let n = n.saturating_sub(self.offset);
-            self.limit.map_or(n, |l| n.min(l))
-        };
-        // Index keys and the table's row count include soft-deleted rows.
-        let keys_suffice = !info.may_hold_deleted || self.visibility == Visibility::All;
-        if plan.residual.is_none() && keys_suffice {
-            match &plan.access {
-                Access::Rows => {
-                    let n = self.tx.row_count(T::NAME)?;
-                    return Ok(cap(usize::try_from(n).unwrap_or(usize::MAX)));
-                }
-                Access::Index {
-                    index,
-                    probes,
-                    range,
-                } => {
-                    let table = &info.index_tables[*index];
-                    let mut n = 0usize;
-                    let want = self.limit.map(|l| l.saturating_add(self.offset));
-                    for probe in probes {
-                        let (lo, hi) = probe_bounds(probe, range);
-                        let Some((lo, hi)) = lo.zip(hi) else { continue };
-                        self.tx
-                            .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |_| {
-                                n += 1;
-                                Ok(want.is_none_or(|w| n < w))
-                            })?;
-                        if want.is_some_and(|w| n >= w) {
-                            break;
-                        }
-                    }
-                    return Ok(cap(n));
-                }
-            }
-        }
-        let mut exec = Exec::<T>::new(self.tx, info, plan, None)?;
-        let mut n = 0usize;
-        let want = self.limit.map(|l| l.saturating_add(self.offset));
-        while want.is_none_or(|w| n < w) && exec.next()?.is_some() {
-            n += 1;
-        }
-        Ok(cap(n))
     }
 
     /// The matching rows as an iterator that reads them in batches as it goes, for results
