@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::jobs::{self, JobReport, Worker};
 use crate::model::{Doc, Table, TableSchema, UniqueIndex};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::redb::RedbEngine;
-use crate::storage::{Engine, RESERVED_PREFIX, ReadStore, WriteStore};
+
+use crate::storage::{AnyEngine, RESERVED_PREFIX, ReadStore, RedbEngine, WriteStore};
 use crate::tx::ReadTx;
 use crate::write::hooks::{self, DeleteCause, UpdateCause};
 use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
@@ -132,7 +132,7 @@ impl Db {
     /// Begins a read transaction: a consistent snapshot of the database as of now, unaffected
     /// by later writes. Any number may be open at once, beside a writer.
     pub fn read(&self) -> Result<ReadTx> {
-        let store = ReadStore::begin(&*self.inner.engine)?;
+        let store = ReadStore::begin(&self.inner.engine)?;
         Ok(ReadTx::new(self.inner.clone(), store))
     }
 
@@ -315,13 +315,13 @@ impl DbBuilder {
     pub fn open(self, path: impl AsRef<Path>) -> Result<Db> {
         self.check_registrations()?;
         let engine = RedbEngine::open(path.as_ref())?;
-        self.finish(Box::new(engine))
+        self.finish(AnyEngine::Redb(engine))
     }
 
     /// Opens a fresh database that lives in memory only, for tests and caches.
     pub fn in_memory(self) -> Result<Db> {
         self.check_registrations()?;
-        self.finish(Box::new(RedbEngine::in_memory()?))
+        self.finish(AnyEngine::Redb(RedbEngine::in_memory()?))
     }
 
     /// Opens the database on a [`MemoryEngine`] (for tests: fault injection, dumps of the
@@ -329,7 +329,7 @@ impl DbBuilder {
     /// file again would.
     pub fn open_memory_engine(self, engine: &MemoryEngine) -> Result<Db> {
         self.check_registrations()?;
-        self.finish(Box::new(engine.clone()))
+        self.finish(AnyEngine::Memory(engine.clone()))
     }
 
     fn check_registrations(&self) -> Result<()> {
@@ -366,8 +366,8 @@ impl DbBuilder {
         Ok(())
     }
 
-    fn finish(mut self, engine: Box<dyn Engine>) -> Result<Db> {
-        let mut store = WriteStore::begin(&*engine)?;
+    fn finish(mut self, engine: AnyEngine) -> Result<Db> {
+        let mut store = WriteStore::begin(&engine)?;
         let mut tables = Vec::with_capacity(self.tables.len());
         let mut by_type = HashMap::new();
         for (slot, reg) in self.tables.iter().enumerate() {

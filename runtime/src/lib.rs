@@ -1,25 +1,5 @@
 //! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
 #![doc = include_str!("../../README.md")]
-//!
-//! # How the crate is built
-//!
-//! The runtime is a stack of layers; each uses only the layers below it, never one above, so
-//! a change has one room to go in:
-//!
-//! | layer | holds |
-//! |---|---|
-//! | `error`, `clock` | the one error type; time |
-//! | `codec/` | order-preserving key encoding ([`codec`]), varints, the row header |
-//! | `model/` | [`Column`], [`Id`], the [`Table`] trait and its descriptors, [`Doc`] |
-//! | `storage/` | the storage-engine seam (keyspaces of ordered byte keys, snapshot reads, one writer), its redb engine (the only code naming redb) and the in-memory [`MemoryEngine`] |
-//! | `catalog/` | registered tables, the stored schema, reconciling the two at open, index builds, row and index-key encoding |
-//! | `query/` | filters, the planner (`plan.rs`, pure), the executor (`exec.rs`), cursors, relation descriptors and batched loading, the reads both transaction kinds share |
-//! | `write/` | [`WriteTx`]: inserts, updates, deletion planning (hard and soft cascades), bulk writes, [`hooks`], the job store |
-//! | `jobs/` | running scheduled deletions; the background [`Worker`] |
-//! | `tx`, `db` | [`ReadTx`]; [`Db`] and [`DbBuilder`], the facade |
-//!
-//! `__private` is the derive's ABI: what generated code may name, re-exported from the
-//! layers.
 
 mod catalog;
 mod clock;

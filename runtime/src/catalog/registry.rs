@@ -8,12 +8,12 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{Table, TableSchema};
-use crate::storage::{Engine, WriteStore};
+use crate::storage::{AnyEngine, WriteStore};
 
 /// The open database as the layers above see it: its engine, its registered tables and
 /// its settings.
 pub(crate) struct Catalog {
-    pub(crate) engine: Box<dyn Engine>,
+    pub(crate) engine: AnyEngine,
     pub(crate) tables: Vec<TableInfo>,
     pub(crate) by_type: HashMap<TypeId, usize>,
     pub(crate) strict: bool,

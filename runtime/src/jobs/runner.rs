@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::storage::{self, ReadStore, Source, Space};
+use crate::storage::{self, ReadStore, ReadTxn, Source, Space};
 use crate::write::schedule::{Job, due_of};
 use crate::write::{WriteSetup, WriteTx};
 
@@ -60,19 +60,23 @@ impl Runner<'_> {
             // The first due job not already failed in this run.
             let next = {
                 // A snapshot is enough to find it: the writer is taken only to run it.
-                let store = ReadStore::begin(&*self.db.engine)?;
+                let store = ReadStore::begin(&self.db.engine)?;
                 let mut found = None;
                 let from = skip_after
                     .as_deref()
                     .map_or(Bound::Unbounded, Bound::Excluded);
-                store
-                    .txn()
-                    .scan(Space::Jobs, from, Bound::Unbounded, false, &mut |k, v| {
+                store.txn().scan(
+                    Space::Jobs,
+                    from,
+                    Bound::Unbounded,
+                    false,
+                    |k: &[u8], v: &[u8]| {
                         if due_of(k).is_some_and(|d| d <= now) {
                             found = Some((k.to_vec(), v.to_vec()));
                         }
                         Ok(false)
-                    })?;
+                    },
+                )?;
                 found
             };
             let Some((key, value)) = next else { break };

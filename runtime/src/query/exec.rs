@@ -9,7 +9,7 @@ use std::ops::Bound;
 use super::cursor::*;
 use super::order::compare_keyed;
 use super::plan::*;
-use super::scan::{BATCH, ProbeScan, as_ref, probe_bounds};
+use super::scan::{BATCH, ProbeScan, probe_bounds, scan_probes};
 use crate::catalog::{TableInfo, decode_doc};
 use crate::error::{Error, Result};
 use crate::model::Visibility;
@@ -250,17 +250,12 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 range,
             } => {
                 let table = &self.info.index_tables[*index];
-                for p in probes {
-                    let (lo, hi) = probe_bounds(p, range);
-                    let Some((lo, hi)) = lo.zip(hi) else { continue };
-                    self.tx
-                        .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |k| {
-                            if let Some(id) = storage::id_of_index_key(k) {
-                                ids.push(id);
-                            }
-                            Ok(true)
-                        })?;
-                }
+                scan_probes(self.tx, table, probes, range, false, &mut |k| {
+                    if let Some(id) = storage::id_of_index_key(k) {
+                        ids.push(id);
+                    }
+                    Ok(true)
+                })?;
             }
         }
         let mut rows: Vec<(Vec<Vec<u8>>, u64, Doc<T>)> = Vec::with_capacity(ids.len());

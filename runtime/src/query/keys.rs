@@ -6,7 +6,7 @@ use std::ops::Bound;
 use super::Query;
 use super::exec::Exec;
 use super::plan::Access;
-use super::scan::{as_ref, probe_bounds};
+use super::scan::scan_probes;
 use crate::codec::row::RowHeader;
 use crate::error::Result;
 use crate::model::{Id, Table, Visibility};
@@ -39,18 +39,10 @@ impl<T: Table> Query<'_, T> {
                     let table = &info.index_tables[*index];
                     let mut n = 0usize;
                     let want = self.limit.map(|l| l.saturating_add(self.offset));
-                    for probe in probes {
-                        let (lo, hi) = probe_bounds(probe, range);
-                        let Some((lo, hi)) = lo.zip(hi) else { continue };
-                        self.tx
-                            .scan_index(table, as_ref(&lo), as_ref(&hi), false, &mut |_| {
-                                n += 1;
-                                Ok(want.is_none_or(|w| n < w))
-                            })?;
-                        if want.is_some_and(|w| n >= w) {
-                            break;
-                        }
-                    }
+                    scan_probes(self.tx, table, probes, range, false, &mut |_| {
+                        n += 1;
+                        Ok(want.is_none_or(|w| n < w))
+                    })?;
                     return Ok(cap(n));
                 }
             }
@@ -108,26 +100,13 @@ impl<T: Table> Query<'_, T> {
             } => {
                 let table = &info.index_tables[*index];
                 let mut found = Vec::new();
-                for probe in probes {
-                    let (lo, hi) = probe_bounds(probe, range);
-                    let Some((lo, hi)) = lo.zip(hi) else { continue };
-                    self.tx.scan_index(
-                        table,
-                        as_ref(&lo),
-                        as_ref(&hi),
-                        plan.reverse,
-                        &mut |k| {
-                            let id = storage::id_of_index_key(k).ok_or_else(|| {
-                                storage::corrupt(T::NAME, None, "index key shorter than an id")
-                            })?;
-                            found.push(id);
-                            Ok(check || found.len() < limit)
-                        },
-                    )?;
-                    if !check && found.len() >= limit {
-                        break;
-                    }
-                }
+                scan_probes(self.tx, table, probes, range, plan.reverse, &mut |k| {
+                    let id = storage::id_of_index_key(k).ok_or_else(|| {
+                        storage::corrupt(T::NAME, None, "index key shorter than an id")
+                    })?;
+                    found.push(id);
+                    Ok(check || found.len() < limit)
+                })?;
                 for id in found {
                     if ids.len() >= limit {
                         break;

@@ -94,3 +94,28 @@ impl ProbeScan {
         Ok(())
     }
 }
+
+/// Calls `f` with each key of every probe of an index plan in turn (each probe's keys in key
+/// order, reversed when `reverse`), until `f` returns `false`.
+pub(crate) fn scan_probes(
+    tx: TxRef<'_>,
+    table: &str,
+    probes: &[Vec<u8>],
+    range: &ColRange,
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+) -> Result<()> {
+    for probe in probes {
+        let (lo, hi) = probe_bounds(probe, range);
+        let Some((lo, hi)) = lo.zip(hi) else { continue };
+        let mut go = true;
+        tx.scan_index(table, as_ref(&lo), as_ref(&hi), reverse, &mut |k| {
+            go = f(k)?;
+            Ok(go)
+        })?;
+        if !go {
+            break;
+        }
+    }
+    Ok(())
+}

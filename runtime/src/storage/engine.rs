@@ -6,9 +6,10 @@
 //! `redb.rs` maps the seam onto redb (the file format users get), `memory.rs` onto ordered
 //! maps (for tests, with fault injection).
 //!
-//! The traits are object-safe; the runtime holds a `Box<dyn …>` per transaction. One
-//! virtual call per storage operation costs nothing measurable beside a B-tree lookup, and
-//! callbacks were already `&mut dyn FnMut`.
+//! The traits are generic, one implementation per engine, so callbacks are monomorphized
+//! into the engine's own loops: the seam costs nothing per key or row beside hand-written
+//! code. The runtime holds the engines in one enum (`storage::AnyEngine`) and dispatches with
+//! a `match` per operation, not per key.
 
 use std::ops::Bound;
 
@@ -36,9 +37,6 @@ pub(crate) enum Space<'a> {
     Jobs,
 }
 
-/// The callback of a scan: gets each key and value, returns whether to go on.
-pub(crate) type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<bool>;
-
 /// How durable a write transaction's commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -52,16 +50,21 @@ pub enum Durability {
 
 /// A storage engine: where transactions begin.
 pub(crate) trait Engine: Send + Sync + 'static {
+    /// Its snapshot reads.
+    type Read: ReadTxn + Send;
+    /// Its writer.
+    type Write: WriteTxn + Send;
     /// A consistent snapshot, unaffected by later commits.
-    fn begin_read(&self) -> Result<Box<dyn ReadTxn>>;
+    fn begin_read(&self) -> Result<Self::Read>;
     /// The write transaction; waits while another one is open.
-    fn begin_write(&self) -> Result<Box<dyn WriteTxn>>;
+    fn begin_write(&self) -> Result<Self::Write>;
 }
 
 /// Ordered reads, in a snapshot or in a write transaction (which sees its own writes).
-pub(crate) trait ReadTxn: Send {
-    /// Calls `f` with the value under `key`; `false` when there is none (or no such space).
-    fn get(&self, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool>;
+pub(crate) trait ReadTxn {
+    /// `f` of the value under `key` (`None`: no such key, or no such space).
+    fn get<R>(&self, space: Space<'_>, key: &[u8], f: impl FnOnce(&[u8]) -> R)
+    -> Result<Option<R>>;
 
     /// Calls `f` with each entry whose key is in `(lo, hi)`, in key order (reversed when
     /// `reverse`), until `f` returns `false`. An inverted or empty range reads nothing.
@@ -71,12 +74,61 @@ pub(crate) trait ReadTxn: Send {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: Visit<'_>,
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()>;
+
+    /// As [`scan`](ReadTxn::scan), for the keys alone (index scans: the value is never
+    /// needed).
+    fn scan_keys(
+        &self,
+        space: Space<'_>,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan(space, lo, hi, reverse, |k, _| f(k))
+    }
 
     /// The number of entries in `space`, if the engine knows it without reading them
     /// (`None`: count by a scan).
     fn len(&self, space: Space<'_>) -> Result<Option<u64>>;
+
+    /// `f` of row `id` of `table` (rows are keyed by the id's 8 big-endian bytes; an engine
+    /// with integer keys may skip the conversion).
+    fn get_row<R>(&self, table: &str, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.get(Space::Rows(table), &id.to_be_bytes(), f)
+    }
+
+    /// Calls `f` with each row of `table` whose id is in `(lo, hi)`, as [`scan`](ReadTxn::scan).
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let bytes = |b: Bound<u64>| b.map(u64::to_be_bytes);
+        let (lo, hi) = (bytes(lo), bytes(hi));
+        self.scan(
+            Space::Rows(table),
+            lo.as_ref().map(|k| k.as_slice()),
+            hi.as_ref().map(|k| k.as_slice()),
+            reverse,
+            |k, v| {
+                let id = <[u8; 8]>::try_from(k)
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| crate::error::Error::Corrupt {
+                        table: table.to_string(),
+                        id: None,
+                        column: None,
+                        detail: "a row key is not 8 bytes".to_string(),
+                    })?;
+                f(id, v)
+            },
+        )
+    }
 }
 
 /// The writer: reads plus changes, all kept or all discarded.
@@ -92,7 +144,7 @@ pub(crate) trait WriteTxn: ReadTxn {
     /// How durable the commit will be.
     fn set_durability(&mut self, durability: Durability) -> Result<()>;
     /// Makes every change permanent and visible to new snapshots.
-    fn commit(self: Box<Self>) -> Result<()>;
+    fn commit(self) -> Result<()>;
     /// Discards every change.
-    fn rollback(self: Box<Self>) -> Result<()>;
+    fn rollback(self) -> Result<()>;
 }

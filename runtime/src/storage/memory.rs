@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::engine::{Durability, Engine, ReadTxn, Space, Visit, WriteTxn};
+use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn};
 use crate::error::{Error, Result, StorageError};
 
 /// An in-memory storage engine with fault injection, for tests.
@@ -228,13 +228,16 @@ impl MemoryEngine {
 }
 
 impl Engine for MemoryEngine {
-    fn begin_read(&self) -> Result<Box<dyn ReadTxn>> {
-        Ok(Box::new(MemRead {
+    type Read = MemRead;
+    type Write = MemWrite;
+
+    fn begin_read(&self) -> Result<MemRead> {
+        Ok(MemRead {
             store: guard(&self.shared.committed).clone(),
-        }))
+        })
     }
 
-    fn begin_write(&self) -> Result<Box<dyn WriteTxn>> {
+    fn begin_write(&self) -> Result<MemWrite> {
         let mut busy = guard(&self.shared.writer_busy);
         while *busy {
             busy = self
@@ -246,21 +249,18 @@ impl Engine for MemoryEngine {
         *busy = true;
         drop(busy);
         let store = (*guard(&self.shared.committed).clone()).clone();
-        Ok(Box::new(MemWrite {
+        Ok(MemWrite {
             shared: self.shared.clone(),
             store,
-        }))
+        })
     }
 }
 
-fn get_in(store: &Store, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-    match store.get(&SpaceKey::of(space)).and_then(|m| m.get(key)) {
-        Some(v) => {
-            f(v);
-            true
-        }
-        None => false,
-    }
+fn get_in<R>(store: &Store, space: Space<'_>, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    store
+        .get(&SpaceKey::of(space))
+        .and_then(|m| m.get(key))
+        .map(|v| f(v))
 }
 
 fn scan_in(
@@ -269,7 +269,7 @@ fn scan_in(
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
     reverse: bool,
-    f: Visit<'_>,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
 ) -> Result<()> {
     let Some(map) = store.get(&SpaceKey::of(space)) else {
         return Ok(());
@@ -298,12 +298,17 @@ fn scan_in(
     Ok(())
 }
 
-struct MemRead {
+pub(crate) struct MemRead {
     store: Arc<Store>,
 }
 
 impl ReadTxn for MemRead {
-    fn get(&self, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool> {
+    fn get<R>(
+        &self,
+        space: Space<'_>,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
         Ok(get_in(&self.store, space, key, f))
     }
 
@@ -313,7 +318,7 @@ impl ReadTxn for MemRead {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: Visit<'_>,
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         scan_in(&self.store, space, lo, hi, reverse, f)
     }
@@ -324,7 +329,7 @@ impl ReadTxn for MemRead {
 }
 
 /// The writer: a private copy of the store (keyspaces copied on first change).
-struct MemWrite {
+pub(crate) struct MemWrite {
     shared: Arc<Shared>,
     store: Store,
 }
@@ -343,7 +348,12 @@ impl MemWrite {
 }
 
 impl ReadTxn for MemWrite {
-    fn get(&self, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool> {
+    fn get<R>(
+        &self,
+        space: Space<'_>,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
         Ok(get_in(&self.store, space, key, f))
     }
 
@@ -353,7 +363,7 @@ impl ReadTxn for MemWrite {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: Visit<'_>,
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         scan_in(&self.store, space, lo, hi, reverse, f)
     }
@@ -392,14 +402,14 @@ impl WriteTxn for MemWrite {
         Ok(())
     }
 
-    fn commit(mut self: Box<Self>) -> Result<()> {
+    fn commit(mut self) -> Result<()> {
         self.shared.step(WriteStep::Commit)?;
         let store = std::mem::take(&mut self.store);
         *guard(&self.shared.committed) = Arc::new(store);
         Ok(())
     }
 
-    fn rollback(self: Box<Self>) -> Result<()> {
+    fn rollback(self) -> Result<()> {
         Ok(())
     }
 }

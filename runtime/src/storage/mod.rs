@@ -14,7 +14,7 @@
 
 pub(crate) mod engine;
 pub(crate) mod memory;
-pub(crate) mod redb;
+mod redb;
 
 use std::cell::Cell;
 use std::ops::Bound;
@@ -22,9 +22,177 @@ use std::ops::Bound;
 use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
 
+pub(crate) use self::redb::RedbEngine;
 pub use engine::Durability;
-pub(crate) use engine::{Engine, Space};
-use engine::{ReadTxn, WriteTxn};
+pub(crate) use engine::{Engine, ReadTxn, Space, WriteTxn};
+
+use self::memory::{MemRead, MemWrite, MemoryEngine};
+use self::redb::{RedbRead, RedbWrite};
+
+/// The engine a database runs on. One variant per engine: a `match` per storage operation
+/// picks it, and everything below is monomorphized for it.
+pub(crate) enum AnyEngine {
+    /// redb: a file, or redb's in-memory backend.
+    Redb(RedbEngine),
+    /// The in-memory test engine.
+    Memory(MemoryEngine),
+}
+
+impl AnyEngine {
+    fn begin_read(&self) -> Result<AnyRead> {
+        Ok(match self {
+            AnyEngine::Redb(e) => AnyRead::Redb(e.begin_read()?),
+            AnyEngine::Memory(e) => AnyRead::Memory(e.begin_read()?),
+        })
+    }
+
+    fn begin_write(&self) -> Result<AnyWrite> {
+        Ok(match self {
+            AnyEngine::Redb(e) => AnyWrite::Redb(e.begin_write()?),
+            AnyEngine::Memory(e) => AnyWrite::Memory(e.begin_write()?),
+        })
+    }
+}
+
+/// A snapshot of whichever engine runs.
+// The redb variant is the large one and the one used in production: boxing it would add a
+// pointer chase to every read to save memory for the test engine.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum AnyRead {
+    Redb(RedbRead),
+    Memory(MemRead),
+}
+
+/// The writer of whichever engine runs.
+#[allow(clippy::large_enum_variant)] // as for `AnyRead`
+pub(crate) enum AnyWrite {
+    Redb(RedbWrite),
+    Memory(MemWrite),
+}
+
+/// Either transaction kind, borrowed: what reads run on.
+#[derive(Clone, Copy)]
+pub(crate) enum View<'a> {
+    Read(&'a AnyRead),
+    Write(&'a AnyWrite),
+}
+
+/// Implements [`ReadTxn`] for an enum by passing each call to its variant.
+macro_rules! dispatch_reads {
+    ($ty:ty: $($variant:ident),+) => {
+        impl ReadTxn for $ty {
+            fn get<R>(
+                &self,
+                space: Space<'_>,
+                key: &[u8],
+                f: impl FnOnce(&[u8]) -> R,
+            ) -> Result<Option<R>> {
+                match self { $(Self::$variant(t) => t.get(space, key, f),)+ }
+            }
+
+            fn scan(
+                &self,
+                space: Space<'_>,
+                lo: Bound<&[u8]>,
+                hi: Bound<&[u8]>,
+                reverse: bool,
+                f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+            ) -> Result<()> {
+                match self { $(Self::$variant(t) => t.scan(space, lo, hi, reverse, f),)+ }
+            }
+
+            fn scan_keys(
+                &self,
+                space: Space<'_>,
+                lo: Bound<&[u8]>,
+                hi: Bound<&[u8]>,
+                reverse: bool,
+                f: impl FnMut(&[u8]) -> Result<bool>,
+            ) -> Result<()> {
+                match self { $(Self::$variant(t) => t.scan_keys(space, lo, hi, reverse, f),)+ }
+            }
+
+            fn len(&self, space: Space<'_>) -> Result<Option<u64>> {
+                match self { $(Self::$variant(t) => t.len(space),)+ }
+            }
+
+            fn get_row<R>(
+                &self,
+                table: &str,
+                id: u64,
+                f: impl FnOnce(&[u8]) -> R,
+            ) -> Result<Option<R>> {
+                match self { $(Self::$variant(t) => t.get_row(table, id, f),)+ }
+            }
+
+            fn scan_rows(
+                &self,
+                table: &str,
+                lo: Bound<u64>,
+                hi: Bound<u64>,
+                reverse: bool,
+                f: impl FnMut(u64, &[u8]) -> Result<bool>,
+            ) -> Result<()> {
+                match self { $(Self::$variant(t) => t.scan_rows(table, lo, hi, reverse, f),)+ }
+            }
+        }
+    };
+}
+
+dispatch_reads!(AnyRead: Redb, Memory);
+dispatch_reads!(AnyWrite: Redb, Memory);
+dispatch_reads!(View<'_>: Read, Write);
+
+impl WriteTxn for AnyWrite {
+    fn put(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
+        match self {
+            AnyWrite::Redb(t) => t.put(space, key, value),
+            AnyWrite::Memory(t) => t.put(space, key, value),
+        }
+    }
+
+    fn remove(&mut self, space: Space<'_>, key: &[u8]) -> Result<bool> {
+        match self {
+            AnyWrite::Redb(t) => t.remove(space, key),
+            AnyWrite::Memory(t) => t.remove(space, key),
+        }
+    }
+
+    fn create(&mut self, space: Space<'_>) -> Result<()> {
+        match self {
+            AnyWrite::Redb(t) => t.create(space),
+            AnyWrite::Memory(t) => t.create(space),
+        }
+    }
+
+    fn drop_space(&mut self, space: Space<'_>) -> Result<()> {
+        match self {
+            AnyWrite::Redb(t) => t.drop_space(space),
+            AnyWrite::Memory(t) => t.drop_space(space),
+        }
+    }
+
+    fn set_durability(&mut self, durability: Durability) -> Result<()> {
+        match self {
+            AnyWrite::Redb(t) => t.set_durability(durability),
+            AnyWrite::Memory(t) => t.set_durability(durability),
+        }
+    }
+
+    fn commit(self) -> Result<()> {
+        match self {
+            AnyWrite::Redb(t) => t.commit(),
+            AnyWrite::Memory(t) => t.commit(),
+        }
+    }
+
+    fn rollback(self) -> Result<()> {
+        match self {
+            AnyWrite::Redb(t) => t.rollback(),
+            AnyWrite::Memory(t) => t.rollback(),
+        }
+    }
+}
 
 /// The prefix of every internal table name; user tables may not use it.
 pub(crate) const RESERVED_PREFIX: &str = "__redorm";
@@ -73,26 +241,10 @@ impl Counters {
     }
 }
 
-fn row_bound(b: Bound<u64>) -> Bound<[u8; 8]> {
-    match b {
-        Bound::Included(id) => Bound::Included(id.to_be_bytes()),
-        Bound::Excluded(id) => Bound::Excluded(id.to_be_bytes()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-fn bytes_bound(b: &Bound<[u8; 8]>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(k) => Bound::Included(k),
-        Bound::Excluded(k) => Bound::Excluded(k),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
 /// Ordered reads, for both kinds of transaction.
 pub(crate) trait Source {
     /// The engine transaction underneath.
-    fn txn(&self) -> &dyn ReadTxn;
+    fn txn(&self) -> View<'_>;
     /// Its counters.
     fn counters(&self) -> &Counters;
 
@@ -104,15 +256,7 @@ pub(crate) trait Source {
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<R>> {
         self.counters().read();
-        let mut f = Some(f);
-        let mut out = None;
-        self.txn()
-            .get(Space::Rows(table), &id.to_be_bytes(), &mut |bytes| {
-                if let Some(f) = f.take() {
-                    out = Some(f(bytes));
-                }
-            })?;
-        out.transpose()
+        self.txn().get_row(table, id, f)?.transpose()
     }
 
     /// Calls `f` with each key of index table `index` in `[lo, hi)` order (reversed when
@@ -127,7 +271,7 @@ pub(crate) trait Source {
     ) -> Result<()> {
         self.counters().scan();
         self.txn()
-            .scan(Space::Index(index), lo, hi, reverse, &mut |k, _| f(k))
+            .scan_keys(Space::Index(index), lo, hi, reverse, f)
     }
 
     /// Calls `f` with each row of `table` with id in the range, until `f` returns `false`.
@@ -139,19 +283,7 @@ pub(crate) trait Source {
         reverse: bool,
         f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let (lo, hi) = (row_bound(lo), row_bound(hi));
-        self.txn().scan(
-            Space::Rows(table),
-            bytes_bound(&lo),
-            bytes_bound(&hi),
-            reverse,
-            &mut |k, v| {
-                let id = <[u8; 8]>::try_from(k)
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| corrupt(table, None, "a row key is not 8 bytes"))?;
-                f(id, v)
-            },
-        )
+        self.txn().scan_rows(table, lo, hi, reverse, f)
     }
 
     /// Number of rows in `table`: O(1) where the engine keeps counts, a key scan elsewhere.
@@ -160,12 +292,12 @@ pub(crate) trait Source {
             return Ok(n);
         }
         let mut n = 0;
-        self.txn().scan(
+        self.txn().scan_keys(
             Space::Rows(table),
             Bound::Unbounded,
             Bound::Unbounded,
             false,
-            &mut |_, _| {
+            |_| {
                 n += 1;
                 Ok(true)
             },
@@ -175,10 +307,7 @@ pub(crate) trait Source {
 
     /// The value of an internal entry (catalog, counter, job).
     fn get_meta(&self, space: Space<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut out = None;
-        self.txn()
-            .get(space, key, &mut |v| out = Some(v.to_vec()))?;
-        Ok(out)
+        self.txn().get(space, key, <[u8]>::to_vec)
     }
 
     /// A counter's value (0 when it was never set).
@@ -200,12 +329,12 @@ pub(crate) trait Source {
 
 /// A read transaction of the engine: a snapshot.
 pub(crate) struct ReadStore {
-    txn: Box<dyn ReadTxn>,
+    txn: AnyRead,
     counters: Counters,
 }
 
 impl ReadStore {
-    pub(crate) fn begin(engine: &dyn Engine) -> Result<Self> {
+    pub(crate) fn begin(engine: &AnyEngine) -> Result<Self> {
         Ok(ReadStore {
             txn: engine.begin_read()?,
             counters: Counters::default(),
@@ -218,8 +347,8 @@ impl ReadStore {
 }
 
 impl Source for ReadStore {
-    fn txn(&self) -> &dyn ReadTxn {
-        &*self.txn
+    fn txn(&self) -> View<'_> {
+        View::Read(&self.txn)
     }
     fn counters(&self) -> &Counters {
         &self.counters
@@ -228,7 +357,7 @@ impl Source for ReadStore {
 
 /// The write transaction of the engine.
 pub(crate) struct WriteStore {
-    txn: Box<dyn WriteTxn>,
+    txn: AnyWrite,
     pub(crate) counters: Counters,
     /// The first storage write of this transaction that failed: what was written may then be
     /// partial, so the transaction may no longer commit, even if the caller handled the error.
@@ -236,8 +365,8 @@ pub(crate) struct WriteStore {
 }
 
 impl Source for WriteStore {
-    fn txn(&self) -> &dyn ReadTxn {
-        &*self.txn
+    fn txn(&self) -> View<'_> {
+        View::Write(&self.txn)
     }
     fn counters(&self) -> &Counters {
         &self.counters
@@ -245,7 +374,7 @@ impl Source for WriteStore {
 }
 
 impl WriteStore {
-    pub(crate) fn begin(engine: &dyn Engine) -> Result<Self> {
+    pub(crate) fn begin(engine: &AnyEngine) -> Result<Self> {
         Ok(WriteStore {
             txn: engine.begin_write()?,
             counters: Counters::default(),
@@ -258,8 +387,8 @@ impl WriteStore {
     }
 
     /// Runs one storage write, remembering a failure so the transaction cannot commit after it.
-    fn write<R>(&mut self, f: impl FnOnce(&mut dyn WriteTxn) -> Result<R>) -> Result<R> {
-        let out = f(&mut *self.txn);
+    fn write<R>(&mut self, f: impl FnOnce(&mut AnyWrite) -> Result<R>) -> Result<R> {
+        let out = f(&mut self.txn);
         if let Err(e) = &out
             && self.failed.is_none()
         {
@@ -324,7 +453,7 @@ pub(crate) enum TxRef<'a> {
 }
 
 impl Source for TxRef<'_> {
-    fn txn(&self) -> &dyn ReadTxn {
+    fn txn(&self) -> View<'_> {
         match self {
             TxRef::Read(s) => s.txn(),
             TxRef::Write(s) => s.txn(),

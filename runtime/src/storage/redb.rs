@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::engine::{Durability, Engine, ReadTxn, Space, Visit, WriteTxn};
+use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn};
 use crate::error::{Error, Result, StorageError};
 
 /// Any redb error, as the crate's opaque storage error.
@@ -43,9 +43,20 @@ trait Layout {
     type K: redb::Key + 'static;
     type V: redb::Value + 'static;
     fn key_in(bytes: &[u8]) -> Result<<Self::K as redb::Value>::SelfType<'_>>;
-    fn key_out(key: <Self::K as redb::Value>::SelfType<'_>, f: &mut dyn FnMut(&[u8]));
     fn val_in(bytes: &[u8]) -> Result<<Self::V as redb::Value>::SelfType<'_>>;
-    fn val_out(value: <Self::V as redb::Value>::SelfType<'_>, f: &mut dyn FnMut(&[u8]));
+    /// `f` of a value as bytes.
+    fn value<R>(value: <Self::V as redb::Value>::SelfType<'_>, f: impl FnOnce(&[u8]) -> R) -> R;
+    /// `f` of an entry as bytes (this runs once per entry of a scan).
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(
+        key: <Self::K as redb::Value>::SelfType<'_>,
+        value: <Self::V as redb::Value>::SelfType<'_>,
+        f: &mut F,
+    ) -> Result<bool>;
+    /// `f` of a key as bytes.
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(
+        key: <Self::K as redb::Value>::SelfType<'_>,
+        f: &mut F,
+    ) -> Result<bool>;
 }
 
 fn u64_be(bytes: &[u8]) -> Result<u64> {
@@ -65,13 +76,16 @@ impl Layout for RowsL {
     fn key_in(b: &[u8]) -> Result<u64> {
         u64_be(b)
     }
-    fn key_out(k: u64, f: &mut dyn FnMut(&[u8])) {
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(k: u64, v: &[u8], f: &mut F) -> Result<bool> {
+        f(&k.to_be_bytes(), v)
+    }
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(k: u64, f: &mut F) -> Result<bool> {
         f(&k.to_be_bytes())
     }
     fn val_in(b: &[u8]) -> Result<&[u8]> {
         Ok(b)
     }
-    fn val_out(v: &[u8], f: &mut dyn FnMut(&[u8])) {
+    fn value<R>(v: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
         f(v)
     }
 }
@@ -83,13 +97,16 @@ impl Layout for IndexL {
     fn key_in(b: &[u8]) -> Result<&[u8]> {
         Ok(b)
     }
-    fn key_out(k: &[u8], f: &mut dyn FnMut(&[u8])) {
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(k: &[u8], _: (), f: &mut F) -> Result<bool> {
+        f(k, &[])
+    }
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(k: &[u8], f: &mut F) -> Result<bool> {
         f(k)
     }
     fn val_in(_: &[u8]) -> Result<()> {
         Ok(())
     }
-    fn val_out(_: (), f: &mut dyn FnMut(&[u8])) {
+    fn value<R>(_: (), f: impl FnOnce(&[u8]) -> R) -> R {
         f(&[])
     }
 }
@@ -101,13 +118,16 @@ impl Layout for CatalogL {
     fn key_in(b: &[u8]) -> Result<&str> {
         utf8(b)
     }
-    fn key_out(k: &str, f: &mut dyn FnMut(&[u8])) {
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(k: &str, v: &[u8], f: &mut F) -> Result<bool> {
+        f(k.as_bytes(), v)
+    }
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(k: &str, f: &mut F) -> Result<bool> {
         f(k.as_bytes())
     }
     fn val_in(b: &[u8]) -> Result<&[u8]> {
         Ok(b)
     }
-    fn val_out(v: &[u8], f: &mut dyn FnMut(&[u8])) {
+    fn value<R>(v: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
         f(v)
     }
 }
@@ -119,7 +139,10 @@ impl Layout for SeqL {
     fn key_in(b: &[u8]) -> Result<&str> {
         utf8(b)
     }
-    fn key_out(k: &str, f: &mut dyn FnMut(&[u8])) {
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(k: &str, v: u64, f: &mut F) -> Result<bool> {
+        f(k.as_bytes(), &v.to_le_bytes())
+    }
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(k: &str, f: &mut F) -> Result<bool> {
         f(k.as_bytes())
     }
     fn val_in(b: &[u8]) -> Result<u64> {
@@ -127,7 +150,7 @@ impl Layout for SeqL {
             .map(u64::from_le_bytes)
             .map_err(|_| internal("a counter value is not 8 bytes"))
     }
-    fn val_out(v: u64, f: &mut dyn FnMut(&[u8])) {
+    fn value<R>(v: u64, f: impl FnOnce(&[u8]) -> R) -> R {
         f(&v.to_le_bytes())
     }
 }
@@ -139,13 +162,20 @@ impl Layout for JobsL {
     fn key_in(b: &[u8]) -> Result<&[u8]> {
         Ok(b)
     }
-    fn key_out(k: &[u8], f: &mut dyn FnMut(&[u8])) {
+    fn entry<F: FnMut(&[u8], &[u8]) -> Result<bool>>(
+        k: &[u8],
+        v: &[u8],
+        f: &mut F,
+    ) -> Result<bool> {
+        f(k, v)
+    }
+    fn key<F: FnMut(&[u8]) -> Result<bool>>(k: &[u8], f: &mut F) -> Result<bool> {
         f(k)
     }
     fn val_in(b: &[u8]) -> Result<&[u8]> {
         Ok(b)
     }
-    fn val_out(v: &[u8], f: &mut dyn FnMut(&[u8])) {
+    fn value<R>(v: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
         f(v)
     }
 }
@@ -162,17 +192,14 @@ fn index_def(name: &str) -> TableDefinition<'_, &'static [u8], ()> {
     TableDefinition::new(name)
 }
 
-fn get_in<L: Layout, T: ReadableTable<L::K, L::V>>(
+fn get_in<L: Layout, T: ReadableTable<L::K, L::V>, R>(
     table: &T,
     key: &[u8],
-    f: &mut dyn FnMut(&[u8]),
-) -> Result<bool> {
-    match table.get(L::key_in(key)?).map_err(st)? {
-        None => Ok(false),
-        Some(guard) => {
-            L::val_out(guard.value(), f);
-            Ok(true)
-        }
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<Option<R>> {
+    match table.get(L::key_in(key)?) {
+        Ok(found) => Ok(found.map(|guard| L::value(guard.value(), f))),
+        Err(e) => Err(st(e)),
     }
 }
 
@@ -189,7 +216,10 @@ fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
     reverse: bool,
-    f: Visit<'_>,
+    mut visit: impl FnMut(
+        <L::K as redb::Value>::SelfType<'_>,
+        <L::V as redb::Value>::SelfType<'_>,
+    ) -> Result<bool>,
 ) -> Result<()> {
     // redb panics on an inverted range; an empty one reads nothing. Byte order is key order
     // for every layout (big-endian ids, byte strings, UTF-8).
@@ -202,24 +232,72 @@ fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
     let range = table
         .range((bound_in::<L>(lo)?, bound_in::<L>(hi)?))
         .map_err(st)?;
-    let mut visit = |entry: std::result::Result<_, redb::StorageError>| -> Result<bool> {
-        let (k, v): (redb::AccessGuard<'_, L::K>, redb::AccessGuard<'_, L::V>) =
-            entry.map_err(st)?;
-        let mut out = Ok(true);
-        L::key_out(k.value(), &mut |kb| {
-            L::val_out(v.value(), &mut |vb| out = f(kb, vb));
-        });
-        out
-    };
     if reverse {
         for entry in range.rev() {
-            if !visit(entry)? {
+            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
+            // page guards, once per entry.
+            let (k, v) = match entry {
+                Ok(kv) => kv,
+                Err(e) => return Err(st(e)),
+            };
+            if !visit(k.value(), v.value())? {
                 break;
             }
         }
     } else {
         for entry in range {
-            if !visit(entry)? {
+            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
+            // page guards, once per entry.
+            let (k, v) = match entry {
+                Ok(kv) => kv,
+                Err(e) => return Err(st(e)),
+            };
+            if !visit(k.value(), v.value())? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A row table's rows by id range, without turning ids into bytes and back.
+fn scan_ids<T: ReadableTable<u64, &'static [u8]>>(
+    table: &T,
+    lo: Bound<u64>,
+    hi: Bound<u64>,
+    reverse: bool,
+    mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<()> {
+    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
+        (&lo, &hi)
+        && l > h
+    {
+        return Ok(());
+    }
+    let range = table.range::<u64>((lo, hi)).map_err(st)?;
+    // The loop body is written out for each direction (as in a hand-written loop): a shared
+    // closure is not inlined, and this runs once per row.
+    if reverse {
+        for entry in range.rev() {
+            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
+            // page guards, once per entry.
+            let (k, v) = match entry {
+                Ok(kv) => kv,
+                Err(e) => return Err(st(e)),
+            };
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+    } else {
+        for entry in range {
+            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
+            // page guards, once per entry.
+            let (k, v) = match entry {
+                Ok(kv) => kv,
+                Err(e) => return Err(st(e)),
+            };
+            if !f(k.value(), v.value())? {
                 break;
             }
         }
@@ -250,19 +328,22 @@ impl RedbEngine {
 }
 
 impl Engine for RedbEngine {
-    fn begin_read(&self) -> Result<Box<dyn ReadTxn>> {
-        Ok(Box::new(RedbRead {
+    type Read = RedbRead;
+    type Write = RedbWrite;
+
+    fn begin_read(&self) -> Result<RedbRead> {
+        Ok(RedbRead {
             txn: self.db.begin_read().map_err(st)?,
             rows: RefCell::new(Vec::new()),
             indexes: RefCell::new(Vec::new()),
-        }))
+        })
     }
 
-    fn begin_write(&self) -> Result<Box<dyn WriteTxn>> {
+    fn begin_write(&self) -> Result<RedbWrite> {
         let txn = self.db.begin_write().map_err(st)?;
-        Ok(Box::new(RedbWrite {
+        Ok(RedbWrite {
             cell: Some(WriteCell::new(txn, |_| OpenTables::default())),
-        }))
+        })
     }
 }
 
@@ -274,7 +355,7 @@ type IndexTable = redb::ReadOnlyTable<&'static [u8], ()>;
 type ReadCache<T> = RefCell<Vec<(String, Option<Arc<T>>)>>;
 
 /// A redb read transaction, with the row and index tables it opened kept open.
-struct RedbRead {
+pub(crate) struct RedbRead {
     txn: redb::ReadTransaction,
     rows: ReadCache<RowTable>,
     indexes: ReadCache<IndexTable>,
@@ -313,22 +394,63 @@ impl RedbRead {
     }
 }
 
-impl ReadTxn for RedbRead {
-    fn get(&self, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool> {
-        match space {
-            Space::Rows(n) => self
-                .rows(n)?
-                .map_or(Ok(false), |t| get_in::<RowsL, _>(&*t, key, f)),
-            Space::Index(n) => self
-                .index(n)?
-                .map_or(Ok(false), |t| get_in::<IndexL, _>(&*t, key, f)),
-            Space::Catalog => missing_is_none(self.txn.open_table(CATALOG))?
-                .map_or(Ok(false), |t| get_in::<CatalogL, _>(&t, key, f)),
-            Space::Seq => missing_is_none(self.txn.open_table(SEQ))?
-                .map_or(Ok(false), |t| get_in::<SeqL, _>(&t, key, f)),
-            Space::Jobs => missing_is_none(self.txn.open_table(JOBS))?
-                .map_or(Ok(false), |t| get_in::<JobsL, _>(&t, key, f)),
+/// Runs `$body` with `$t` bound to the open table of `$space` in a read transaction and `$l`
+/// to its layout; `$missing` is the answer when the table does not exist in the snapshot.
+macro_rules! read_table {
+    ($self:ident, $space:expr, $missing:expr, |$t:ident, $l:ident| $body:expr) => {{
+        match $space {
+            Space::Rows(n) => match $self.rows(n)? {
+                Some(t) => {
+                    let $t = &*t;
+                    type $l = RowsL;
+                    $body
+                }
+                None => Ok($missing),
+            },
+            Space::Index(n) => match $self.index(n)? {
+                Some(t) => {
+                    let $t = &*t;
+                    type $l = IndexL;
+                    $body
+                }
+                None => Ok($missing),
+            },
+            Space::Catalog => match missing_is_none($self.txn.open_table(CATALOG))? {
+                Some(t) => {
+                    let $t = &t;
+                    type $l = CatalogL;
+                    $body
+                }
+                None => Ok($missing),
+            },
+            Space::Seq => match missing_is_none($self.txn.open_table(SEQ))? {
+                Some(t) => {
+                    let $t = &t;
+                    type $l = SeqL;
+                    $body
+                }
+                None => Ok($missing),
+            },
+            Space::Jobs => match missing_is_none($self.txn.open_table(JOBS))? {
+                Some(t) => {
+                    let $t = &t;
+                    type $l = JobsL;
+                    $body
+                }
+                None => Ok($missing),
+            },
         }
+    }};
+}
+
+impl ReadTxn for RedbRead {
+    fn get<R>(
+        &self,
+        space: Space<'_>,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        read_table!(self, space, None, |t, L| get_in::<L, _, R>(t, key, f))
     }
 
     fn scan(
@@ -337,33 +459,59 @@ impl ReadTxn for RedbRead {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: Visit<'_>,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        match space {
-            Space::Rows(n) => self
-                .rows(n)?
-                .map_or(Ok(()), |t| scan_in::<RowsL, _>(&*t, lo, hi, reverse, f)),
-            Space::Index(n) => self
-                .index(n)?
-                .map_or(Ok(()), |t| scan_in::<IndexL, _>(&*t, lo, hi, reverse, f)),
-            Space::Catalog => missing_is_none(self.txn.open_table(CATALOG))?
-                .map_or(Ok(()), |t| scan_in::<CatalogL, _>(&t, lo, hi, reverse, f)),
-            Space::Seq => missing_is_none(self.txn.open_table(SEQ))?
-                .map_or(Ok(()), |t| scan_in::<SeqL, _>(&t, lo, hi, reverse, f)),
-            Space::Jobs => missing_is_none(self.txn.open_table(JOBS))?
-                .map_or(Ok(()), |t| scan_in::<JobsL, _>(&t, lo, hi, reverse, f)),
-        }
+        read_table!(self, space, (), |t, L| scan_in::<L, _>(
+            t,
+            lo,
+            hi,
+            reverse,
+            |k, v| L::entry(k, v, &mut f)
+        ))
+    }
+
+    fn scan_keys(
+        &self,
+        space: Space<'_>,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        read_table!(self, space, (), |t, L| scan_in::<L, _>(
+            t,
+            lo,
+            hi,
+            reverse,
+            |k, _| L::key(k, &mut f)
+        ))
     }
 
     fn len(&self, space: Space<'_>) -> Result<Option<u64>> {
-        let n = match space {
-            Space::Rows(n) => self.rows(n)?.map(|t| t.len()),
-            Space::Index(n) => self.index(n)?.map(|t| t.len()),
-            Space::Catalog => missing_is_none(self.txn.open_table(CATALOG))?.map(|t| t.len()),
-            Space::Seq => missing_is_none(self.txn.open_table(SEQ))?.map(|t| t.len()),
-            Space::Jobs => missing_is_none(self.txn.open_table(JOBS))?.map(|t| t.len()),
-        };
-        Ok(Some(n.transpose().map_err(st)?.unwrap_or(0)))
+        read_table!(self, space, Some(0), |t, _L| Ok(Some(t.len().map_err(st)?)))
+    }
+    fn get_row<R>(&self, table: &str, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        match self.rows(table)? {
+            None => Ok(None),
+            Some(t) => match t.get(id) {
+                Ok(found) => Ok(found.map(|g| f(g.value()))),
+                Err(e) => Err(st(e)),
+            },
+        }
+    }
+
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        match self.rows(table)? {
+            None => Ok(()),
+            Some(t) => scan_ids(&*t, lo, hi, reverse, f),
+        }
     }
 }
 
@@ -427,7 +575,7 @@ self_cell::self_cell!(
 );
 
 /// The redb write transaction (the `Option` is empty only while durability is being set).
-struct RedbWrite {
+pub(crate) struct RedbWrite {
     cell: Option<WriteCell>,
 }
 
@@ -490,8 +638,13 @@ impl RedbWrite {
 }
 
 impl ReadTxn for RedbWrite {
-    fn get(&self, space: Space<'_>, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool> {
-        with_table!(self, space, |t, L| get_in::<L, _>(&*t, key, f))
+    fn get<R>(
+        &self,
+        space: Space<'_>,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        with_table!(self, space, |t, L| get_in::<L, _, R>(&*t, key, f))
     }
 
     fn scan(
@@ -500,13 +653,62 @@ impl ReadTxn for RedbWrite {
         lo: Bound<&[u8]>,
         hi: Bound<&[u8]>,
         reverse: bool,
-        f: Visit<'_>,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        with_table!(self, space, |t, L| scan_in::<L, _>(&*t, lo, hi, reverse, f))
+        with_table!(self, space, |t, L| scan_in::<L, _>(
+            &*t,
+            lo,
+            hi,
+            reverse,
+            |k, v| L::entry(k, v, &mut f)
+        ))
+    }
+
+    fn scan_keys(
+        &self,
+        space: Space<'_>,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        with_table!(self, space, |t, L| scan_in::<L, _>(
+            &*t,
+            lo,
+            hi,
+            reverse,
+            |k, _| L::key(k, &mut f)
+        ))
     }
 
     fn len(&self, space: Space<'_>) -> Result<Option<u64>> {
         with_table!(self, space, |t, _L| Ok(Some(t.len().map_err(st)?)))
+    }
+
+    fn get_row<R>(&self, table: &str, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.cell()?.with_dependent(|txn, open| {
+            let h = open.rows(txn, table)?;
+            let t = lock(&h)?;
+            match t.get(id) {
+                Ok(found) => Ok(found.map(|g| f(g.value()))),
+                Err(e) => Err(st(e)),
+            }
+        })
+    }
+
+    fn scan_rows(
+        &self,
+        table: &str,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        reverse: bool,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.cell()?.with_dependent(|txn, open| {
+            let h = open.rows(txn, table)?;
+            let t = lock(&h)?;
+            scan_ids(&*t, lo, hi, reverse, f)
+        })
     }
 }
 
@@ -558,11 +760,11 @@ impl WriteTxn for RedbWrite {
         result.map_err(st)
     }
 
-    fn commit(mut self: Box<Self>) -> Result<()> {
+    fn commit(mut self) -> Result<()> {
         self.take()?.commit().map_err(st)
     }
 
-    fn rollback(mut self: Box<Self>) -> Result<()> {
+    fn rollback(mut self) -> Result<()> {
         self.take()?.abort().map_err(st)
     }
 }

@@ -7,7 +7,7 @@ use super::tx::WriteTx;
 use crate::codec;
 use crate::error::Result;
 use crate::model::DeleteMode;
-use crate::storage::{Source, Space};
+use crate::storage::{ReadTxn, Source, Space};
 
 impl WriteTx {
     pub(crate) fn add_job(&mut self, due: i64, table: &str, id: u64, token: u64) -> Result<()> {
@@ -38,7 +38,7 @@ impl WriteTx {
             Bound::Unbounded,
             Bound::Unbounded,
             false,
-            &mut |k, v| {
+            |k: &[u8], v: &[u8]| {
                 if let Some(job) = crate::write::schedule::Job::decode(v)
                     && job.table == name
                     && job.id == id

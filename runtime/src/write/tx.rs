@@ -67,7 +67,7 @@ impl fmt::Debug for WriteTx {
 impl WriteTx {
     /// Begins the write transaction (waiting while another one is open).
     pub(crate) fn begin(db: &Arc<Catalog>, setup: &Arc<WriteSetup>) -> Result<Self> {
-        let store = WriteStore::begin(&*db.engine)?;
+        let store = WriteStore::begin(&db.engine)?;
         Ok(WriteTx {
             db: db.clone(),
             setup: setup.clone(),
