@@ -6,7 +6,7 @@ use std::hash::Hasher;
 use crate::error::{Error, Result};
 use crate::model::Doc;
 
-/// A page of rows from [`Query::paginate`].
+/// A page of rows from [`Query::paginate`](crate::Query::paginate).
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     /// The rows of this page.

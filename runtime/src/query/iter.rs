@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::exec::*;
 
-/// The rows of a query, read in batches as the iterator advances. From [`Query::iter`].
+/// The rows of a query, read in batches as the iterator advances. From [`Query::iter`](crate::Query::iter).
 pub struct QueryIter<'tx, T> {
     pub(crate) tx: TxRef<'tx>,
     pub(crate) db: &'tx Catalog,

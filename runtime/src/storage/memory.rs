@@ -298,35 +298,43 @@ fn scan_in(
     Ok(())
 }
 
+/// The reads of both transaction kinds, over the store each holds (a snapshot, or the
+/// writer's own copy).
+macro_rules! mem_reads {
+    ($ty:ty) => {
+        impl ReadTxn for $ty {
+            fn get<R>(
+                &self,
+                space: Space<'_>,
+                key: &[u8],
+                f: impl FnOnce(&[u8]) -> R,
+            ) -> Result<Option<R>> {
+                Ok(get_in(&self.store, space, key, f))
+            }
+
+            fn scan(
+                &self,
+                space: Space<'_>,
+                lo: Bound<&[u8]>,
+                hi: Bound<&[u8]>,
+                reverse: bool,
+                f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+            ) -> Result<()> {
+                scan_in(&self.store, space, lo, hi, reverse, f)
+            }
+
+            fn len(&self, _: Space<'_>) -> Result<Option<u64>> {
+                Ok(None)
+            }
+        }
+    };
+}
+
 pub(crate) struct MemRead {
     store: Arc<Store>,
 }
 
-impl ReadTxn for MemRead {
-    fn get<R>(
-        &self,
-        space: Space<'_>,
-        key: &[u8],
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<Option<R>> {
-        Ok(get_in(&self.store, space, key, f))
-    }
-
-    fn scan(
-        &self,
-        space: Space<'_>,
-        lo: Bound<&[u8]>,
-        hi: Bound<&[u8]>,
-        reverse: bool,
-        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        scan_in(&self.store, space, lo, hi, reverse, f)
-    }
-
-    fn len(&self, _: Space<'_>) -> Result<Option<u64>> {
-        Ok(None)
-    }
-}
+mem_reads!(MemRead);
 
 /// The writer: a private copy of the store (keyspaces copied on first change).
 pub(crate) struct MemWrite {
@@ -347,31 +355,7 @@ impl MemWrite {
     }
 }
 
-impl ReadTxn for MemWrite {
-    fn get<R>(
-        &self,
-        space: Space<'_>,
-        key: &[u8],
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<Option<R>> {
-        Ok(get_in(&self.store, space, key, f))
-    }
-
-    fn scan(
-        &self,
-        space: Space<'_>,
-        lo: Bound<&[u8]>,
-        hi: Bound<&[u8]>,
-        reverse: bool,
-        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        scan_in(&self.store, space, lo, hi, reverse, f)
-    }
-
-    fn len(&self, _: Space<'_>) -> Result<Option<u64>> {
-        Ok(None)
-    }
-}
+mem_reads!(MemWrite);
 
 impl WriteTxn for MemWrite {
     fn put(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {

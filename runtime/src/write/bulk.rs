@@ -90,7 +90,7 @@ macro_rules! selection_methods {
             self.all = true;
             self
         }
-        /// Allows a filter no index serves (see strict mode on [`Query`]).
+        /// Allows a filter no index serves (see strict mode on [`Query`](crate::Query)).
         pub fn allow_full_scan(mut self) -> Self {
             self.allow_full_scan = true;
             self

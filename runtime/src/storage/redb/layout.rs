@@ -203,7 +203,7 @@ pub(crate) fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
     reverse: bool,
-    mut visit: impl FnMut(
+    visit: impl FnMut(
         <L::K as redb::Value>::SelfType<'_>,
         <L::V as redb::Value>::SelfType<'_>,
     ) -> Result<bool>,
@@ -219,32 +219,7 @@ pub(crate) fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
     let range = table
         .range((bound_in::<L>(lo)?, bound_in::<L>(hi)?))
         .map_err(st)?;
-    if reverse {
-        for entry in range.rev() {
-            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
-            // page guards, once per entry.
-            let (k, v) = match entry {
-                Ok(kv) => kv,
-                Err(e) => return Err(st(e)),
-            };
-            if !visit(k.value(), v.value())? {
-                break;
-            }
-        }
-    } else {
-        for entry in range {
-            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
-            // page guards, once per entry.
-            let (k, v) = match entry {
-                Ok(kv) => kv,
-                Err(e) => return Err(st(e)),
-            };
-            if !visit(k.value(), v.value())? {
-                break;
-            }
-        }
-    }
-    Ok(())
+    walk(range, reverse, visit)
 }
 
 /// A row table's rows by id range, without turning ids into bytes and back.
@@ -253,7 +228,7 @@ pub(crate) fn scan_ids<T: ReadableTable<u64, &'static [u8]>>(
     lo: Bound<u64>,
     hi: Bound<u64>,
     reverse: bool,
-    mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    f: impl FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<()> {
     if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
         (&lo, &hi)
@@ -262,8 +237,16 @@ pub(crate) fn scan_ids<T: ReadableTable<u64, &'static [u8]>>(
         return Ok(());
     }
     let range = table.range::<u64>((lo, hi)).map_err(st)?;
-    // The loop body is written out for each direction (as in a hand-written loop): a shared
-    // closure is not inlined, and this runs once per row.
+    walk(range, reverse, f)
+}
+
+/// Calls `visit` with each entry of `range` (reversed when `reverse`) until it returns `false`.
+fn walk<K: redb::Key + 'static, V: redb::Value + 'static>(
+    range: redb::Range<'_, K, V>,
+    reverse: bool,
+    mut visit: impl FnMut(K::SelfType<'_>, V::SelfType<'_>) -> Result<bool>,
+) -> Result<()> {
+    // Each direction has its own loop, as a hand-written one would: this runs once per entry.
     if reverse {
         for entry in range.rev() {
             // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
@@ -272,19 +255,17 @@ pub(crate) fn scan_ids<T: ReadableTable<u64, &'static [u8]>>(
                 Ok(kv) => kv,
                 Err(e) => return Err(st(e)),
             };
-            if !f(k.value(), v.value())? {
+            if !visit(k.value(), v.value())? {
                 break;
             }
         }
     } else {
         for entry in range {
-            // A `match`, not `map_err`: re-wrapping the entry in another `Result` copies its
-            // page guards, once per entry.
             let (k, v) = match entry {
                 Ok(kv) => kv,
                 Err(e) => return Err(st(e)),
             };
-            if !f(k.value(), v.value())? {
+            if !visit(k.value(), v.value())? {
                 break;
             }
         }
