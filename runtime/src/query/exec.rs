@@ -492,9 +492,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let Some(key) = s.buf.pop_front() else {
                         return Ok(None);
                     };
-                    let id = storage::id_of_index_key(&key).ok_or_else(|| {
-                        storage::corrupt(T::NAME, None, "index key shorter than an id")
-                    })?;
+                    let id = storage::row_id_of_key(T::NAME, &key)?;
                     // The probe number is the one in ascending order, whatever the direction.
                     let probe = if reverse && !self.plan.merge {
                         n_scans - 1 - i

@@ -101,9 +101,7 @@ impl<T: Table> Query<'_, T> {
                 let table = &info.index_tables[*index];
                 let mut found = Vec::new();
                 scan_probes(self.tx, table, probes, range, plan.reverse, &mut |k| {
-                    let id = storage::id_of_index_key(k).ok_or_else(|| {
-                        storage::corrupt(T::NAME, None, "index key shorter than an id")
-                    })?;
+                    let id = storage::row_id_of_key(T::NAME, k)?;
                     found.push(id);
                     Ok(check || found.len() < limit)
                 })?;

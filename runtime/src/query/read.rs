@@ -51,8 +51,7 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
             Ok(false)
         })?;
         let Some(key) = next else { return Ok(None) };
-        let id = storage::id_of_index_key(&key)
-            .ok_or_else(|| storage::corrupt(T::NAME, None, "index key shorter than an id"))?;
+        let id = storage::row_id_of_key(T::NAME, &key)?;
         after = Some(key);
         match read_doc::<T, S>(s, info, id, Visibility::All)? {
             Some(doc) if doc.deleted_at().is_none() => return Ok(Some(doc)),

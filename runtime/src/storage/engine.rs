@@ -37,6 +37,18 @@ pub(crate) enum Space<'a> {
     Jobs,
 }
 
+/// Whether the range `(lo, hi)` holds no key at all: inverted, or a single point that one
+/// side excludes. Engines read nothing for it (redb and `BTreeMap` would panic on some).
+pub(crate) fn is_empty_range<T: PartialOrd + ?Sized>(lo: &Bound<&T>, hi: &Bound<&T>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(l), Bound::Included(h)) => l > h,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
+            l >= h
+        }
+        _ => false,
+    }
+}
+
 /// How durable a write transaction's commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn};
+use super::engine::{Durability, Engine, ReadTxn, Space, WriteTxn, is_empty_range};
 use crate::error::{Error, Result, StorageError};
 
 /// An in-memory storage engine with fault injection, for tests.
@@ -274,11 +274,7 @@ fn scan_in(
     let Some(map) = store.get(&SpaceKey::of(space)) else {
         return Ok(());
     };
-    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
-        (&lo, &hi)
-        && (l > h
-            || (l == h && (matches!(lo, Bound::Excluded(_)) || matches!(hi, Bound::Excluded(_)))))
-    {
+    if is_empty_range(&lo, &hi) {
         return Ok(());
     }
     let range = map.range::<[u8], _>((lo, hi));

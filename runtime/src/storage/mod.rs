@@ -204,6 +204,12 @@ pub(crate) fn index_table_name(table: &str, index: &str) -> String {
 /// Length of the id suffix of every index key.
 pub(crate) const ID_LEN: usize = 8;
 
+/// The row id at the end of an index key of `table`'s index; a key too short to hold one is
+/// [`Error::Corrupt`].
+pub(crate) fn row_id_of_key(table: &str, key: &[u8]) -> Result<u64> {
+    id_of_index_key(key).ok_or_else(|| corrupt(table, None, "index key shorter than an id"))
+}
+
 /// Splits the id off the end of an index key.
 pub(crate) fn id_of_index_key(key: &[u8]) -> Option<u64> {
     let start = key.len().checked_sub(ID_LEN)?;

@@ -6,6 +6,7 @@ use std::ops::Bound;
 use redb::{ReadableTable, TableDefinition};
 
 use crate::error::{Error, Result, StorageError};
+use crate::storage::engine::is_empty_range;
 
 /// Any redb error, as the crate's opaque storage error.
 pub(crate) fn st<E: Into<redb::Error>>(e: E) -> Error {
@@ -208,12 +209,8 @@ pub(crate) fn scan_in<L: Layout, T: ReadableTable<L::K, L::V>>(
         <L::V as redb::Value>::SelfType<'_>,
     ) -> Result<bool>,
 ) -> Result<()> {
-    // redb panics on an inverted range; an empty one reads nothing. Byte order is key order
-    // for every layout (big-endian ids, byte strings, UTF-8).
-    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
-        (&lo, &hi)
-        && l > h
-    {
+    // Byte order is key order for every layout (big-endian ids, byte strings, UTF-8).
+    if is_empty_range(&lo, &hi) {
         return Ok(());
     }
     let range = table
@@ -230,10 +227,7 @@ pub(crate) fn scan_ids<T: ReadableTable<u64, &'static [u8]>>(
     reverse: bool,
     f: impl FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<()> {
-    if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
-        (&lo, &hi)
-        && l > h
-    {
+    if is_empty_range(&lo.as_ref(), &hi.as_ref()) {
         return Ok(());
     }
     let range = table.range::<u64>((lo, hi)).map_err(st)?;
