@@ -159,7 +159,16 @@ pub(crate) fn reconcile(
             };
             check_columns(table, schema, &latest.columns)?;
             if latest.columns != columns {
-                let version = latest.version + 1;
+                let version = latest.version.checked_add(1).ok_or_else(|| {
+                    storage::corrupt(
+                        "__redorm_catalog",
+                        None,
+                        format!(
+                            "the stored schema of table `{table}` is at version {}, the largest there is: the catalog is damaged",
+                            latest.version
+                        ),
+                    )
+                })?;
                 versions.push(StoredVersion {
                     version,
                     columns: columns.clone(),

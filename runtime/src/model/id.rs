@@ -19,7 +19,8 @@ use crate::error::Error;
 /// an `Id<Post>`.
 ///
 /// The string form is `table:number` (`users:42`); it parses back with [`str::parse`], which
-/// refuses the id of another table.
+/// accepts exactly that form: the id of another table is refused, and so is any other
+/// spelling of the number (`users:+42`, `users:042`, `users:0`), so one row has one string.
 ///
 /// ```
 /// use redorm::prelude::*;
@@ -31,6 +32,8 @@ use crate::error::Error;
 /// assert_eq!(id.get(), 42);
 /// assert_eq!(id.to_string(), "users:42");
 /// assert!("posts:42".parse::<Id<User>>().is_err());
+/// assert!("users:+42".parse::<Id<User>>().is_err());
+/// assert!("users:042".parse::<Id<User>>().is_err());
 /// ```
 pub struct Id<T> {
     raw: u64,
@@ -111,10 +114,12 @@ impl<T: Table> FromStr for Id<T> {
                 T::NAME
             )));
         }
+        // Only the form `Display` writes: digits, no sign, no leading zero, not 0.
+        let canonical = number.bytes().all(|b| b.is_ascii_digit()) && !number.starts_with('0');
         match number.parse::<u64>() {
-            Ok(raw) if raw > 0 => Ok(Id::from_raw(raw)),
+            Ok(raw) if canonical => Ok(Id::from_raw(raw)),
             _ => Err(invalid(format!(
-                "`{number}` is not a row number (a positive integer)"
+                "`{number}` is not a row number (a positive integer written without sign or leading zeros)"
             ))),
         }
     }

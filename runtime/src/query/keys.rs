@@ -23,6 +23,10 @@ impl<T: Table> Query<'_, T> {
             let n = n.saturating_sub(self.offset);
             self.limit.map_or(n, |l| n.min(l))
         };
+        // A table that never holds soft-deleted rows has none to count.
+        if !info.may_hold_deleted && self.visibility == Visibility::Deleted {
+            return Ok(0);
+        }
         // Index keys and the table's row count include soft-deleted rows.
         let keys_suffice = !info.may_hold_deleted || self.visibility == Visibility::All;
         if plan.residual.is_none() && keys_suffice {

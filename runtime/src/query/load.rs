@@ -20,7 +20,18 @@ pub(crate) enum Found<C> {
 }
 
 impl<P: Table, C: Table + Clone, K: Cardinality> Load<P> for Relation<P, C, K> {
+    fn depth(&self) -> usize {
+        self.depth
+    }
+
     fn load_into(&self, cx: &mut LoadCx<'_>, parents: &mut [Doc<P>], depth: usize) -> Result<()> {
+        // Refuse a chain that would go too deep before reading anything for it.
+        if depth + self.depth - 1 > MAX_DEPTH {
+            return Err(Error::DepthExceeded {
+                relation: format!("{}.{}", P::NAME, self.name),
+                max: MAX_DEPTH,
+            });
+        }
         let refs: Vec<&Doc<P>> = parents.iter().collect();
         let results = self.fetch(cx, &refs, depth)?;
         for (parent, rows) in parents.iter_mut().zip(results) {

@@ -179,6 +179,9 @@ pub struct Relation<P, C, K> {
     pub(crate) offset: usize,
     pub(crate) limit: Option<usize>,
     pub(crate) withs: Vec<Arc<dyn Load<C>>>,
+    /// Levels this load reaches: 1, plus the deepest of `withs`. A chain is never built
+    /// deeper than `MAX_DEPTH + 1`, so building, loading and dropping it stay shallow.
+    pub(crate) depth: usize,
     pub(crate) allow_fan_out: bool,
     pub(crate) include_deleted: bool,
     pub(crate) _marker: PhantomData<fn() -> (P, K)>,
@@ -194,6 +197,7 @@ impl<P, C, K> Clone for Relation<P, C, K> {
             offset: self.offset,
             limit: self.limit,
             withs: self.withs.clone(),
+            depth: self.depth,
             allow_fan_out: self.allow_fan_out,
             include_deleted: self.include_deleted,
             _marker: PhantomData,
@@ -223,6 +227,7 @@ impl<P, C, K> Relation<P, C, K> {
             offset: 0,
             limit: None,
             withs: Vec::new(),
+            depth: 1,
             allow_fan_out: false,
             include_deleted: false,
             _marker: PhantomData,
@@ -235,7 +240,18 @@ impl<P, C, K> Relation<P, C, K> {
     }
 
     /// Also loads `rel` on the rows this relation loads (nested, batched per level).
+    ///
+    /// A chain nested deeper than [`MAX_DEPTH`] fails with
+    /// [`Error::DepthExceeded`](crate::Error::DepthExceeded) when it loads; it stops growing at
+    /// that depth, so even a chain built in a loop a million levels deep costs no more than that.
     pub fn with(mut self, rel: impl Load<C> + 'static) -> Self {
+        let below = rel.depth();
+        if below >= MAX_DEPTH {
+            // This level would be deeper than any load may go: keep the depth, drop the rest.
+            self.depth = MAX_DEPTH + 1;
+            return self;
+        }
+        self.depth = self.depth.max(below + 1);
         self.withs.push(Arc::new(rel));
         self
     }
@@ -283,6 +299,12 @@ impl<P, C> Relation<P, C, ToMany> {
 pub trait Load<P>: Send + Sync {
     #[doc(hidden)]
     fn load_into(&self, cx: &mut LoadCx<'_>, parents: &mut [Doc<P>], depth: usize) -> Result<()>;
+
+    /// How many levels the load reaches (1 for a relation with no nested `with`).
+    #[doc(hidden)]
+    fn depth(&self) -> usize {
+        1
+    }
 }
 
 /// What loading needs from the transaction.

@@ -147,6 +147,14 @@ pub(crate) trait ReadTxn {
 pub(crate) trait WriteTxn: ReadTxn {
     /// Stores `value` under `key`; `true` when it replaced a value.
     fn put(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool>;
+    /// Stores `value` under `key` unless `key` holds a value already, which then stays as it
+    /// was; `true` when it stored.
+    fn put_new(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
+        if self.get(space, key, |_| ())?.is_some() {
+            return Ok(false);
+        }
+        self.put(space, key, value).map(|_| true)
+    }
     /// Removes `key`; `true` when it was there.
     fn remove(&mut self, space: Space<'_>, key: &[u8]) -> Result<bool>;
     /// Makes sure `space` exists (readers of later snapshots find it empty, not missing).

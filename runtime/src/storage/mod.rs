@@ -15,6 +15,7 @@
 pub(crate) mod engine;
 pub(crate) mod memory;
 mod redb;
+mod undo;
 
 use std::cell::Cell;
 use std::ops::Bound;
@@ -28,6 +29,8 @@ pub(crate) use engine::{Engine, ReadTxn, Space, WriteTxn};
 
 use self::memory::{MemRead, MemWrite, MemoryEngine};
 use self::redb::{RedbRead, RedbWrite};
+pub(crate) use self::undo::Mark;
+use self::undo::UndoLog;
 
 /// The engine a database runs on. One variant per engine: a `match` per storage operation
 /// picks it, and everything below is monomorphized for it.
@@ -148,6 +151,13 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.put(space, key, value),
             AnyWrite::Memory(t) => t.put(space, key, value),
+        }
+    }
+
+    fn put_new(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
+        match self {
+            AnyWrite::Redb(t) => t.put_new(space, key, value),
+            AnyWrite::Memory(t) => t.put_new(space, key, value),
         }
     }
 
@@ -368,6 +378,8 @@ pub(crate) struct WriteStore {
     /// The first storage write of this transaction that failed: what was written may then be
     /// partial, so the transaction may no longer commit, even if the caller handled the error.
     failed: Option<String>,
+    /// What the writes since the open marks overwrote, to roll one call back.
+    undo: UndoLog,
 }
 
 impl Source for WriteStore {
@@ -385,6 +397,7 @@ impl WriteStore {
             txn: engine.begin_write()?,
             counters: Counters::default(),
             failed: None,
+            undo: UndoLog::default(),
         })
     }
 
@@ -403,20 +416,83 @@ impl WriteStore {
         out
     }
 
+    /// Records what `key` holds before a write changes it, while a mark is open.
+    fn remember(&mut self, space: Space<'_>, key: &[u8]) -> Result<()> {
+        if self.undo.recording() {
+            let old = self.txn.get(space, key, <[u8]>::to_vec)?;
+            self.undo.record(space, key, old);
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<()> {
+        self.remember(space, key)?;
+        self.write(|t| t.put(space, key, value)).map(drop)
+    }
+
+    fn remove(&mut self, space: Space<'_>, key: &[u8]) -> Result<()> {
+        self.remember(space, key)?;
+        self.write(|t| t.remove(space, key)).map(drop)
+    }
+
+    /// Opens a point to roll back to: until it is released or rolled back, every write
+    /// records what it overwrites. Marks nest.
+    pub(crate) fn mark(&mut self) -> Mark {
+        self.undo.mark()
+    }
+
+    /// Closes `mark`, keeping what was written since it.
+    pub(crate) fn release(&mut self, mark: Mark) {
+        self.undo.release(mark);
+    }
+
+    /// Writes back what every write since `mark` overwrote, newest first, and closes it.
+    pub(crate) fn rollback_to(&mut self, mark: Mark) -> Result<()> {
+        for entry in self.undo.take_since(mark) {
+            let space = entry.space.space();
+            match &entry.old {
+                Some(old) => self.write(|t| t.put(space, &entry.key, old))?,
+                None => self.write(|t| t.remove(space, &entry.key))?,
+            };
+        }
+        Ok(())
+    }
+
     /// Stores an internal entry (catalog, job).
     pub(crate) fn put_meta(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<()> {
-        self.write(|t| t.put(space, key, value)).map(drop)
+        self.put(space, key, value)
     }
 
     /// Removes an internal entry.
     pub(crate) fn remove_meta(&mut self, space: Space<'_>, key: &[u8]) -> Result<()> {
-        self.write(|t| t.remove(space, key)).map(drop)
+        self.remove(space, key)
     }
 
     /// Sets a counter.
     pub(crate) fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
-        self.write(|t| t.put(Space::Seq, name.as_bytes(), &value.to_le_bytes()))
-            .map(drop)
+        self.put(Space::Seq, name.as_bytes(), &value.to_le_bytes())
+    }
+
+    /// Stores a new row: row ids are never reused, so a row already stored under `id` means
+    /// the table's id sequence was set back (a damaged file). That row is left as it was and
+    /// the write is [`Error::Corrupt`].
+    pub(crate) fn insert_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
+        let space = Space::Rows(table);
+        let key = id.to_be_bytes();
+        self.remember(space, &key)?;
+        if self.write(|t| t.put_new(space, &key, bytes))? {
+            return Ok(());
+        }
+        Err(Error::Corrupt {
+            table: table.to_string(),
+            id: Some(id),
+            column: None,
+            detail: format!(
+                "the id sequence of `{table}` gave id {id}, which a stored row already has (the \
+                 sequence was set back: the file is damaged); the row was left as it was; run \
+                 Db::check_integrity and restore the file from a backup"
+            ),
+        })
     }
 
     /// Creates the keyspace of a table's rows if it does not exist yet.
@@ -484,22 +560,19 @@ pub(crate) trait Sink: Source {
 
 impl Sink for WriteStore {
     fn put_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
-        self.write(|t| t.put(Space::Rows(table), &id.to_be_bytes(), bytes))
-            .map(drop)
+        self.put(Space::Rows(table), &id.to_be_bytes(), bytes)
     }
 
     fn remove_row(&mut self, table: &str, id: u64) -> Result<()> {
-        self.write(|t| t.remove(Space::Rows(table), &id.to_be_bytes()))
-            .map(drop)
+        self.remove(Space::Rows(table), &id.to_be_bytes())
     }
 
     fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.write(|t| t.put(Space::Index(index), key, &[]))
-            .map(drop)
+        self.put(Space::Index(index), key, &[])
     }
 
     fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.write(|t| t.remove(Space::Index(index), key)).map(drop)
+        self.remove(Space::Index(index), key)
     }
 }
 

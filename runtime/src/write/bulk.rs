@@ -102,18 +102,23 @@ impl<T: Table> DeleteMany<'_, T> {
     selection_methods!("execute");
     /// Deletes each selected row as [`WriteTx::delete`] would; returns how many were selected.
     /// A row already removed by an earlier row's cascade is skipped.
+    ///
+    /// All or nothing: if one row's delete fails (a `restrict` key, a hook), the rows deleted
+    /// before it are restored and the transaction is as it was before the call.
     pub fn execute(self) -> Result<usize> {
         let ids =
             self.tx
                 .select_ids(&self.filter, self.all, self.allow_full_scan, "delete_many")?;
-        let mut n = 0;
-        for id in ids {
-            if storage::row_header(&self.tx.store, T::NAME, id.get())?.is_some() {
-                self.tx.delete(id)?;
-                n += 1;
+        self.tx.atomic(|tx| {
+            let mut n = 0;
+            for id in ids {
+                if storage::row_header(&tx.store, T::NAME, id.get())?.is_some() {
+                    tx.delete(id)?;
+                    n += 1;
+                }
             }
-        }
-        Ok(n)
+            Ok(n)
+        })
     }
 }
 
@@ -138,13 +143,18 @@ impl<T> fmt::Debug for Update<'_, T> {
 impl<T: Table> Update<'_, T> {
     selection_methods!("set");
     /// Applies `f` to each selected row as [`WriteTx::patch`] would; returns how many.
+    ///
+    /// All or nothing: if one row's change fails (a unique or foreign-key check, a hook), the
+    /// rows changed before it are restored and the transaction is as it was before the call.
     pub fn set(self, f: impl Fn(&mut T)) -> Result<usize> {
         let ids = self
             .tx
             .select_ids(&self.filter, self.all, self.allow_full_scan, "update")?;
-        for id in &ids {
-            self.tx.patch(*id, &f)?;
-        }
-        Ok(ids.len())
+        self.tx.atomic(|tx| {
+            for id in &ids {
+                tx.patch(*id, &f)?;
+            }
+            Ok(ids.len())
+        })
     }
 }

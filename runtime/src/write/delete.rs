@@ -84,13 +84,31 @@ impl WriteTx {
             return Err(Error::NotFound { table: name, id });
         }
         let plan = self.plan_hard(slot, id, Some(self.db.max_cascade_rows))?;
-        self.cancel_jobs(slot, id)?;
-        self.apply_hard(&plan.updates, &plan.deletes)
+        // Removing rows cannot fail once planned, but an `on_delete` rewrite (a unique or
+        // foreign-key check of `set_default`) and hooks can: then the call is undone whole.
+        if plan.updates.is_empty() && !self.may_fail_late() {
+            self.cancel_jobs(slot, id)?;
+            return self.apply_hard(&plan.updates, &plan.deletes);
+        }
+        self.atomic(|tx| {
+            tx.cancel_jobs(slot, id)?;
+            tx.apply_hard(&plan.updates, &plan.deletes)
+        })
     }
 
     /// Plans the hard delete of row `id` of table `slot`: restricts are checked, cascades
     /// followed depth-first, nothing changed.
     pub(crate) fn plan_hard(&self, slot: usize, id: u64, max: Option<usize>) -> Result<HardPlan> {
+        let mut plan = self.plan_all(slot, id, max)?;
+        // Rows the plan removes need no foreign key cleared first: one transaction removes them.
+        let doomed: HashSet<(usize, u64)> = plan.deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
+        plan.updates.retain(|u| !doomed.contains(&(u.slot, u.id)));
+        Ok(plan)
+    }
+
+    /// As [`plan_hard`](WriteTx::plan_hard), keeping the `on_delete` rewrites of rows the plan
+    /// also removes (a batched purge removes them in a later transaction).
+    fn plan_all(&self, slot: usize, id: u64, max: Option<usize>) -> Result<HardPlan> {
         let mut plan = HardPlan::default();
         let mut seen: HashSet<(usize, u64)> = HashSet::new();
         self.plan_visit(slot, id, DeleteCause::Direct, max, &mut plan, &mut seen)
@@ -99,8 +117,6 @@ impl WriteTx {
                 Error::CascadeTooLarge { rows, max, .. } => self.too_large(slot, id, rows, max),
                 e => e,
             })?;
-        let doomed: HashSet<(usize, u64)> = plan.deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
-        plan.updates.retain(|u| !doomed.contains(&(u.slot, u.id)));
         Ok(plan)
     }
 
@@ -314,16 +330,24 @@ impl WriteTx {
         if marks.len() > self.db.max_cascade_rows {
             return Err(self.too_large(slot, id, marks.len(), self.db.max_cascade_rows));
         }
-        let setup = self.setup.clone();
-        for (s, i, cause) in &marks {
-            (setup.ops[*s].mark)(self, *i, Some((now, token)), cause)?;
+        let stamp = |tx: &mut WriteTx| -> Result<()> {
+            let setup = tx.setup.clone();
+            for (s, i, cause) in &marks {
+                (setup.ops[*s].mark)(tx, *i, Some((now, token)), cause)?;
+            }
+            if let Some(delay) = schedule {
+                tx.cancel_jobs(slot, id)?;
+                let due = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
+                tx.add_job(due, name, id, token)?;
+            }
+            Ok(())
+        };
+        // Stamping keeps every key as it was, so only a hook can make it fail part-way.
+        if self.may_fail_late() {
+            self.atomic(stamp)
+        } else {
+            stamp(self)
         }
-        if let Some(delay) = schedule {
-            self.cancel_jobs(slot, id)?;
-            let due = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
-            self.add_job(due, name, id, token)?;
-        }
-        Ok(())
     }
 
     /// The rows a soft delete of a live row stamps: the row, then every live row reached
@@ -425,24 +449,36 @@ impl WriteTx {
             return Ok(());
         };
         let group = self.soft_group(slot, id.get(), token)?;
-        self.cancel_jobs(slot, id.get())?;
-        let setup = self.setup.clone();
-        for (s, i, _) in &group {
-            (setup.ops[*s].mark)(self, *i, None, &UpdateCause::Undelete)?;
-        }
-        Ok(())
+        // Restoring re-checks released unique values row by row: all of it or none.
+        self.atomic(|tx| {
+            tx.cancel_jobs(slot, id.get())?;
+            let setup = tx.setup.clone();
+            for (s, i, _) in &group {
+                (setup.ops[*s].mark)(tx, *i, None, &UpdateCause::Undelete)?;
+            }
+            Ok(())
+        })
     }
 
     /// Runs up to `budget` steps of the purge of row `id` (children first, the row last).
     /// Returns (rows updated, rows deleted, whether the row itself is gone).
+    ///
+    /// Each batch is its own transaction, so no batch may leave a reference to a row it
+    /// removed: a row that a later batch removes, but whose `set_null`/`set_default` key
+    /// points at a row this batch removes, has that key cleared in this batch.
     pub(crate) fn purge_step(
         &mut self,
         slot: usize,
         id: u64,
         budget: usize,
     ) -> Result<(usize, usize, bool)> {
-        let plan = self.plan_hard(slot, id, None)?;
-        let updates: Vec<_> = plan.updates.into_iter().take(budget).collect();
+        let plan = self.plan_all(slot, id, None)?;
+        let doomed: HashSet<(usize, u64)> = plan.deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
+        let (mut later, mut updates): (Vec<FkAction>, Vec<FkAction>) = plan
+            .updates
+            .into_iter()
+            .partition(|u| doomed.contains(&(u.slot, u.id)));
+        updates.truncate(budget);
         let left = budget - updates.len();
         let total_deletes = plan.deletes.len();
         let deletes: Vec<_> = plan
@@ -451,6 +487,16 @@ impl WriteTx {
             .take(left)
             .map(|(s, i, _)| (s, i, DeleteCause::Scheduled))
             .collect();
+        let tables = &self.db.tables;
+        let removed: HashSet<(&str, u64)> = deletes
+            .iter()
+            .map(|(s, i, _)| (tables[*s].schema.name, *i))
+            .collect();
+        let now: HashSet<(usize, u64)> = deletes.iter().map(|(s, i, _)| (*s, *i)).collect();
+        later.retain(|u| {
+            removed.contains(&(u.parent_table, u.parent_id)) && !now.contains(&(u.slot, u.id))
+        });
+        updates.extend(later);
         let finished = deletes.len() == total_deletes;
         self.apply_hard(&updates, &deletes)?;
         Ok((updates.len(), deletes.len(), finished))

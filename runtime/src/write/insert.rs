@@ -65,8 +65,17 @@ impl WriteTx {
     /// Inserts a row and returns its new id.
     ///
     /// Fails with [`Error::Unique`] if a unique index already holds one of its keys and with
-    /// [`Error::ForeignKey`] if a foreign key points at no live row; nothing is written then.
-    pub fn insert<T: Table>(&mut self, mut value: T) -> Result<Id<T>> {
+    /// [`Error::ForeignKey`] if a foreign key points at no live row; nothing is written then
+    /// (nor anything a hook wrote for it).
+    pub fn insert<T: Table>(&mut self, value: T) -> Result<Id<T>> {
+        if self.may_fail_late() {
+            self.atomic(|tx| tx.insert_row::<T>(value))
+        } else {
+            self.insert_row::<T>(value)
+        }
+    }
+
+    fn insert_row<T: Table>(&mut self, mut value: T) -> Result<Id<T>> {
         let db = self.db.clone();
         let slot = db.slot::<T>()?;
         let info = &db.tables[slot];
@@ -86,7 +95,7 @@ impl WriteTx {
         self.check_unique(info, &keys, None, &value, None)?;
         self.check_foreign_keys(info, &value, None)?;
         let id = self.next_id(slot)?;
-        self.store.put_row(T::NAME, id, &row)?;
+        self.store.insert_row(T::NAME, id, &row)?;
         for (pos, key) in keys.iter().enumerate() {
             self.store
                 .put_index(&info.index_tables[pos], &full_key(&key.prefix, id))?;

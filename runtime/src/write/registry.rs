@@ -16,6 +16,11 @@ pub(crate) struct HookSet {
 }
 
 impl HookSet {
+    /// Whether no table has a hook.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_type.is_empty()
+    }
+
     pub(crate) fn get<H: Send + Sync + 'static>(&self, table: TypeId) -> Option<Arc<H>> {
         self.by_type
             .get(&table)

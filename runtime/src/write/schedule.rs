@@ -9,11 +9,12 @@ use crate::error::Result;
 use crate::model::DeleteMode;
 use crate::storage::{ReadTxn, Source, Space};
 
+/// The counter that numbers jobs.
+pub(crate) const JOB_COUNTER: &str = "__redorm_jobs";
+
 impl WriteTx {
     pub(crate) fn add_job(&mut self, due: i64, table: &str, id: u64, token: u64) -> Result<()> {
-        const KEY: &str = "__redorm_jobs";
-        let job_id = self.store.counter(KEY)? + 1;
-        self.store.set_counter(KEY, job_id)?;
+        let job_id = self.bump_counter(JOB_COUNTER, "the job counter")?;
         let key = crate::write::schedule::job_key(due, job_id);
         let value = crate::write::schedule::Job {
             table: table.to_string(),

@@ -44,8 +44,9 @@ pub struct WriteTx {
     pub(crate) db: Arc<Catalog>,
     pub(crate) setup: Arc<WriteSetup>,
     pub(crate) store: WriteStore,
-    /// Next id per table slot, loaded on first insert and written back at commit.
-    next_ids: HashMap<usize, u64>,
+    /// The last id given out per table slot, loaded on first insert and written back at
+    /// commit.
+    last_ids: HashMap<usize, u64>,
     pub(crate) hooks_on: bool,
     pub(crate) hook_depth: usize,
 }
@@ -72,7 +73,7 @@ impl WriteTx {
             db: db.clone(),
             setup: setup.clone(),
             store,
-            next_ids: HashMap::new(),
+            last_ids: HashMap::new(),
             hooks_on: true,
             hook_depth: 0,
         })
@@ -85,9 +86,9 @@ impl WriteTx {
 
     /// Makes every write of the transaction permanent.
     pub fn commit(mut self) -> Result<()> {
-        for (&slot, &next) in &self.next_ids {
+        for (&slot, &last) in &self.last_ids {
             self.store
-                .set_counter(self.db.tables[slot].schema.name, next - 1)?;
+                .set_counter(self.db.tables[slot].schema.name, last)?;
         }
         self.store.commit()
     }
@@ -108,23 +109,77 @@ impl WriteTx {
         out
     }
 
-    pub(crate) fn next_id(&mut self, slot: usize) -> Result<u64> {
-        let next = match self.next_ids.get(&slot) {
-            Some(&n) => n,
-            None => {
-                let name = self.db.tables[slot].schema.name;
-                self.store.counter(name)? + 1
+    /// Runs one call of the public API all-or-nothing: when `f` fails, everything it wrote is
+    /// written back as it was (ids it took are given out again), so a caller that handles the
+    /// error can go on and commit. Only calls that can fail after their first write need it;
+    /// see [`WriteTx::may_fail_late`].
+    pub(crate) fn atomic<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
+        let mark = self.store.mark();
+        let last_ids = self.last_ids.clone();
+        match f(self) {
+            Ok(out) => {
+                self.store.release(mark);
+                Ok(out)
             }
+            Err(e) => {
+                // A failure to write back poisons the transaction (it cannot commit then); the
+                // caller is told what failed first.
+                let _ = self.store.rollback_to(mark);
+                self.last_ids = last_ids;
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a single-row write can fail after it has started writing: only a hook can
+    /// (the row's own checks all run before its first write).
+    pub(crate) fn may_fail_late(&self) -> bool {
+        self.hooks_on && !self.setup.hooks.is_empty()
+    }
+
+    pub(crate) fn next_id(&mut self, slot: usize) -> Result<u64> {
+        let name = self.db.tables[slot].schema.name;
+        let last = match self.last_ids.get(&slot) {
+            Some(&n) => n,
+            None => self.store.counter(name)?,
         };
-        self.next_ids.insert(slot, next + 1);
+        let next = last
+            .checked_add(1)
+            .ok_or_else(|| counter_exhausted(name, &format!("the id sequence of `{name}`")))?;
+        self.last_ids.insert(slot, next);
         Ok(next)
     }
 
     /// A fresh token for a soft delete (shared by every row it reaches).
     pub(crate) fn next_token(&mut self) -> Result<u64> {
-        const KEY: &str = "__redorm_delete_tokens";
-        let token = self.store.counter(KEY)? + 1;
-        self.store.set_counter(KEY, token)?;
-        Ok(token)
+        self.bump_counter(TOKEN_COUNTER, "the soft-delete token counter")
+    }
+
+    /// Adds one to counter `name` and returns the new value.
+    pub(crate) fn bump_counter(&mut self, name: &str, what: &str) -> Result<u64> {
+        let next = self
+            .store
+            .counter(name)?
+            .checked_add(1)
+            .ok_or_else(|| counter_exhausted(name, what))?;
+        self.store.set_counter(name, next)?;
+        Ok(next)
+    }
+}
+
+/// The counter that hands out soft-delete tokens.
+pub(crate) const TOKEN_COUNTER: &str = "__redorm_delete_tokens";
+
+/// A counter read from the file is at `u64::MAX`: no write ever gets it there (2^64 ids), so
+/// the file is damaged.
+fn counter_exhausted(name: &str, what: &str) -> crate::Error {
+    crate::Error::Corrupt {
+        table: "__redorm_seq".to_string(),
+        id: None,
+        column: None,
+        detail: format!(
+            "{what} (counter `{name}`) is at its largest value, which no write reaches: the file \
+             is damaged; run Db::check_integrity and restore the file from a backup"
+        ),
     }
 }

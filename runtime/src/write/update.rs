@@ -137,6 +137,13 @@ impl WriteTx {
     /// [`Error::Unique`] or [`Error::ForeignKey`] if the change breaks a constraint; the row
     /// is unchanged then.
     pub fn patch<T: Table>(&mut self, id: Id<T>, f: impl FnOnce(&mut T)) -> Result<()> {
+        if self.may_fail_late() {
+            return self.atomic(|tx| tx.patch_row(id, f));
+        }
+        self.patch_row(id, f)
+    }
+
+    fn patch_row<T: Table>(&mut self, id: Id<T>, f: impl FnOnce(&mut T)) -> Result<()> {
         let db = self.db.clone();
         let info = db.info::<T>()?;
         let (prepared, mut new) = self.prepare::<T>(info, id.get(), true)?;
@@ -148,9 +155,9 @@ impl WriteTx {
     ///
     /// Fails like [`patch`](WriteTx::patch).
     pub fn replace<T: Table>(&mut self, id: Id<T>, value: T) -> Result<()> {
-        let db = self.db.clone();
-        let info = db.info::<T>()?;
-        let (prepared, _) = self.prepare::<T>(info, id.get(), true)?;
-        self.rewrite(info, prepared, value, &UpdateCause::Write, false)
+        if self.may_fail_late() {
+            return self.atomic(|tx| tx.patch_row(id, |v| *v = value));
+        }
+        self.patch_row(id, |v| *v = value)
     }
 }

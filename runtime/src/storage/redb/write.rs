@@ -213,6 +213,19 @@ impl WriteTxn for RedbWrite {
         })
     }
 
+    fn put_new(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
+        // One B-tree descent when the key is new (always, but on a damaged file); the old value
+        // is put back when it was not.
+        with_table!(self, space, |t, L| {
+            let old = t.insert(L::key_in(key)?, L::val_in(value)?).map_err(st)?;
+            let Some(old) = old.map(|g| L::value(g.value(), <[u8]>::to_vec)) else {
+                return Ok(true);
+            };
+            t.insert(L::key_in(key)?, L::val_in(&old)?).map_err(st)?;
+            Ok(false)
+        })
+    }
+
     fn remove(&mut self, space: Space<'_>, key: &[u8]) -> Result<bool> {
         with_table!(self, space, |t, L| {
             let old = t.remove(L::key_in(key)?).map_err(st)?;

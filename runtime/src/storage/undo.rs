@@ -1,0 +1,108 @@
+//! The undo log that makes one call of a write transaction all-or-nothing inside it.
+//!
+//! A write transaction commits or rolls back as a whole, but a single call inside it (a bulk
+//! update, an undelete, a cascade with hooks) can fail after it has written some of its
+//! change, and the caller may handle the error and go on. While a [`Mark`] is open the store
+//! records, before each write, what the key held; rolling back to the mark writes those
+//! values back in reverse order. Outside marks nothing is recorded, so single-row writes that
+//! check everything before they write pay nothing for it.
+
+use super::engine::Space;
+
+/// An owned [`Space`], for entries that outlive the write that made them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SpaceBuf {
+    Rows(String),
+    Index(String),
+    Catalog,
+    Seq,
+    Jobs,
+}
+
+impl SpaceBuf {
+    pub(crate) fn of(space: Space<'_>) -> SpaceBuf {
+        match space {
+            Space::Rows(n) => SpaceBuf::Rows(n.to_string()),
+            Space::Index(n) => SpaceBuf::Index(n.to_string()),
+            Space::Catalog => SpaceBuf::Catalog,
+            Space::Seq => SpaceBuf::Seq,
+            Space::Jobs => SpaceBuf::Jobs,
+        }
+    }
+
+    pub(crate) fn space(&self) -> Space<'_> {
+        match self {
+            SpaceBuf::Rows(n) => Space::Rows(n),
+            SpaceBuf::Index(n) => Space::Index(n),
+            SpaceBuf::Catalog => Space::Catalog,
+            SpaceBuf::Seq => Space::Seq,
+            SpaceBuf::Jobs => Space::Jobs,
+        }
+    }
+}
+
+/// What a key held before a write changed it (`None`: it was absent).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) space: SpaceBuf,
+    pub(crate) key: Vec<u8>,
+    pub(crate) old: Option<Vec<u8>>,
+}
+
+/// A point to roll back to; from `WriteStore::mark`.
+#[derive(Debug)]
+#[must_use = "a mark is released or rolled back to"]
+pub(crate) struct Mark {
+    pub(crate) position: usize,
+}
+
+/// The entries recorded since the outermost open mark.
+#[derive(Debug, Default)]
+pub(crate) struct UndoLog {
+    open: usize,
+    entries: Vec<Entry>,
+}
+
+impl UndoLog {
+    /// Whether writes must be recorded now.
+    #[inline]
+    pub(crate) fn recording(&self) -> bool {
+        self.open > 0
+    }
+
+    pub(crate) fn mark(&mut self) -> Mark {
+        self.open += 1;
+        Mark {
+            position: self.entries.len(),
+        }
+    }
+
+    pub(crate) fn record(&mut self, space: Space<'_>, key: &[u8], old: Option<Vec<u8>>) {
+        self.entries.push(Entry {
+            space: SpaceBuf::of(space),
+            key: key.to_vec(),
+            old,
+        });
+    }
+
+    /// Closes `mark`, keeping its entries while an outer mark may still roll them back.
+    pub(crate) fn release(&mut self, mark: Mark) {
+        debug_assert!(mark.position <= self.entries.len());
+        self.close();
+    }
+
+    /// Closes `mark` and hands back the entries recorded since it, newest first.
+    pub(crate) fn take_since(&mut self, mark: Mark) -> Vec<Entry> {
+        let mut undone = self.entries.split_off(mark.position.min(self.entries.len()));
+        undone.reverse();
+        self.close();
+        undone
+    }
+
+    fn close(&mut self) {
+        self.open = self.open.saturating_sub(1);
+        if self.open == 0 {
+            self.entries.clear();
+        }
+    }
+}
