@@ -150,7 +150,7 @@ fn write<R>(
     f: impl FnOnce(&mut WriteTx) -> redorm::Result<R>,
 ) -> redorm::Result<R> {
     db.write(|tx| {
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             tx.set_durability(Durability::None)?;
         }
         let out = f(tx)?;
@@ -160,7 +160,7 @@ fn write<R>(
 }
 
 fn writer(db: &Db, clock: &ManualClock, w: u32) -> Model {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (u64::from(w) + 1) * 0x1000_0000_01b3);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((u64::from(w) + 1) * 0x1000_0000_01b3));
     let mut m = Model::default();
     for n in 0..OPS_PER_WRITER {
         let live_author = |v: &(Id<Author>, bool)| !v.1;
@@ -317,7 +317,7 @@ fn writer(db: &Db, clock: &ManualClock, w: u32) -> Model {
                 m.refused += 1;
             }
         }
-        if w == 0 && n % 10 == 0 {
+        if w == 0 && n.is_multiple_of(10) {
             // A second job runner beside the worker.
             let report = db.run_due_jobs().unwrap();
             assert_eq!(report.failed, Vec::new(), "{report:?}");
