@@ -113,6 +113,9 @@ struct Model {
     uploads: BTreeMap<String, (Id<Upload>, bool)>,
     /// Refused or abandoned writes seen.
     refused: usize,
+    /// The largest author, book and upload id handed out to this writer (rows deleted since
+    /// included).
+    max_ids: [u64; 3],
 }
 
 impl Model {
@@ -185,6 +188,7 @@ fn writer(db: &Db, clock: &ManualClock, w: u32) -> Model {
                 })
                 .unwrap();
                 m.books.insert(isbn, (id, handle, n));
+                m.max_ids[1] = m.max_ids[1].max(id.get());
             }
             3 => add_author(db, &mut rng, &mut m, w, n),
             // Patch a book.
@@ -256,6 +260,7 @@ fn writer(db: &Db, clock: &ManualClock, w: u32) -> Model {
                 })
                 .unwrap();
                 m.uploads.insert(path, (id, false));
+                m.max_ids[2] = m.max_ids[2].max(id.get());
             }
             // A scheduled delete: soft now, purged by a job once the clock passes the delay.
             10 => {
@@ -337,6 +342,7 @@ fn add_author(db: &Db, rng: &mut Rng, m: &mut Model, w: u32, n: u32) {
     })
     .unwrap();
     m.authors.insert(handle, (id, false));
+    m.max_ids[0] = m.max_ids[0].max(id.get());
 }
 
 /// The invariants every snapshot must satisfy, checked inside one read transaction.
@@ -572,4 +578,31 @@ fn writers_readers_and_the_job_worker_share_one_db() {
     let db = open(&path, &clock);
     check_models(&db, &models);
     assert_eq!(db.run_due_jobs().unwrap(), redorm::JobReport::default());
+    // The id sequences reached the disk with the rows: new ids are past every id handed out.
+    let max = |i: usize| models.iter().map(|m| m.max_ids[i]).max().unwrap();
+    let ids = db
+        .write(|tx| {
+            let a = tx.insert(Author {
+                handle: "after".into(),
+                writer: 0,
+                books: 1,
+            })?;
+            let b = tx.insert(Book {
+                author_id: a,
+                isbn: "after".into(),
+                pages: 1,
+            })?;
+            let u = tx.insert(Upload {
+                path: "after".into(),
+            })?;
+            Ok([a.get(), b.get(), u.get()])
+        })
+        .unwrap();
+    for (i, id) in ids.into_iter().enumerate() {
+        assert!(
+            id > max(i),
+            "table {i}: new id {id}, but {} was handed out",
+            max(i)
+        );
+    }
 }
