@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crate::catalog::{
     Catalog, IndexBuildProgress, ProgressFn, Registration, build_index, link_tables, load_secret,
-    reconcile, validate_relations,
+    reconcile, row_facts, validate_relations,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobReport, Worker};
+use crate::integrity::{self, IntegrityReport};
+use crate::jobs::{self, JobKey, JobReport, PendingJob, Worker};
 use crate::model::{Doc, Table, TableSchema, UniqueIndex};
 use crate::storage::memory::MemoryEngine;
 
@@ -179,6 +180,75 @@ impl Db {
         jobs::run_due(&self.inner, &self.setup)
     }
 
+    /// Checks that the file holds what redorm keeps in step, in one read snapshot (writers go
+    /// on meanwhile): every row decodes, every row has exactly its index entries and every
+    /// index entry its row, unique indexes hold no duplicate, every foreign key points at an
+    /// existing row, no counter (id sequence, delete token, job number) is behind a number in
+    /// use, and every stored job can run. Reads every row and index entry, and holds one
+    /// table's index keys in memory at a time.
+    ///
+    /// A problem in the report means the file was damaged or written by other code than
+    /// redorm: no redorm write leaves one behind (its tests check that after crashes, faults
+    /// and concurrent use).
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug, Clone)]
+    /// struct Author { #[unique] name: String }
+    /// #[derive(Table, Debug, Clone)]
+    /// struct Book { #[belongs_to(author, Author)] author_id: Id<Author>, title: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Author>().table::<Book>().in_memory()?;
+    /// db.write(|tx| {
+    ///     let le_guin = tx.insert(Author { name: "Le Guin".into() })?;
+    ///     tx.insert(Book { author_id: le_guin, title: "The Dispossessed".into() })?;
+    ///     Ok(())
+    /// })?;
+    /// let report = db.check_integrity()?;
+    /// assert!(report.is_ok(), "{report}");
+    /// assert_eq!((report.tables, report.rows, report.index_entries), (2, 2, 2));
+    /// # Ok(()) }
+    /// ```
+    pub fn check_integrity(&self) -> Result<IntegrityReport> {
+        integrity::check(&self.inner)
+    }
+
+    /// Every stored job (scheduled deletion), in the order they fall due, with what keeps a
+    /// job from running if anything does (a damaged key or value, an unregistered table).
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// use redorm::ManualClock;
+    ///
+    /// #[derive(Table, Debug, Clone)]
+    /// #[table(name = "uploads", delete = scheduled(delay = "1h"))]
+    /// struct Upload { name: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Upload>().clock(ManualClock::new(0)).in_memory()?;
+    /// let id = db.write(|tx| tx.insert(Upload { name: "a.png".into() }))?;
+    /// db.write(|tx| tx.delete(id))?;
+    /// let jobs = db.pending_jobs()?;
+    /// assert_eq!(jobs.len(), 1);
+    /// assert_eq!((jobs[0].table.as_deref(), jobs[0].id), (Some("uploads"), Some(id.get())));
+    /// assert_eq!((jobs[0].due_ms, &jobs[0].problem), (Some(3_600_000), &None));
+    /// // Dropping a job by hand leaves the row soft-deleted for good.
+    /// assert!(db.remove_job(&jobs[0].key)?);
+    /// assert!(db.pending_jobs()?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn pending_jobs(&self) -> Result<Vec<PendingJob>> {
+        jobs::pending(&self.inner)
+    }
+
+    /// Removes one stored job, found with [`pending_jobs`](Db::pending_jobs); `true` when it
+    /// was there. For a job that can never run (see [`PendingJob::problem`]); the row it
+    /// would have purged stays as it is.
+    pub fn remove_job(&self, key: &JobKey) -> Result<bool> {
+        jobs::remove(&self.inner, key)
+    }
+
     /// Starts a thread that calls [`run_due_jobs`](Db::run_due_jobs) every `every` until the
     /// returned [`Worker`] is stopped or dropped.
     pub fn start_worker(&self, every: Duration) -> Worker {
@@ -199,6 +269,7 @@ impl DbBuilder {
             type_name: std::any::type_name::<T>(),
             schema: T::schema(),
             build_index: build_index::<T>,
+            row_facts: row_facts::<T>,
         });
         self.ops.push(table_ops::<T>());
         self

@@ -6,6 +6,7 @@ mod clock;
 pub mod codec;
 mod db;
 mod error;
+mod integrity;
 mod jobs;
 mod model;
 mod query;
@@ -21,7 +22,8 @@ pub use catalog::IndexBuildProgress;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Db, DbBuilder};
 pub use error::{Error, Result, StorageError};
-pub use jobs::{FailedJob, JobReport, Worker};
+pub use integrity::{IntegrityProblem, IntegrityReport};
+pub use jobs::{FailedJob, JobKey, JobReport, PendingJob, Worker};
 pub use model::{
     Arg, Col, Column, ColumnDef, DeleteMode, Doc, FieldError, ForeignKey, ForeignKeyDef, Id, Index,
     IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, Table, TableSchema,

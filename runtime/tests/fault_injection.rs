@@ -637,11 +637,14 @@ fn a_purge_job_hit_by_a_fault_keeps_whole_batches_and_a_later_run_finishes_it() 
         let counted = since(now, start);
         assert_eq!(counted.total(), k, "nothing is written after the fault");
         let kind = one_step(prev, counted);
+        let job = db.pending_jobs().unwrap();
+        assert_eq!(job.len(), 1, "the failed job stays stored");
         assert_eq!(
             report.failed,
             vec![FailedJob {
-                table: "accounts".to_string(),
-                id: doomed.get(),
+                key: job[0].key.clone(),
+                table: Some("accounts".to_string()),
+                id: Some(doomed.get()),
                 error: fault_message(kind, now),
             }],
             "step {k} ({kind})"

@@ -44,7 +44,11 @@ pub(crate) struct TableInfo {
     pub(crate) referenced_by: Vec<(usize, usize)>,
     /// Whether rows of this table can be soft-deleted (its own mode, or a soft cascade).
     pub(crate) may_hold_deleted: bool,
+    /// Decodes a stored row of this table into what the integrity check compares.
+    pub(crate) row_facts: RowFactsFn,
 }
+
+pub(crate) type RowFactsFn = fn(&TableInfo, u64, &[u8]) -> Result<super::rows::RowFacts>;
 
 impl Catalog {
     #[inline]
@@ -113,4 +117,5 @@ pub(crate) struct Registration {
     pub(crate) type_name: &'static str,
     pub(crate) schema: TableSchema,
     pub(crate) build_index: IndexBuilder,
+    pub(crate) row_facts: RowFactsFn,
 }

@@ -171,6 +171,26 @@ pub(crate) fn unique_conflict<S: Source>(
     Ok(None)
 }
 
+/// What the integrity check needs of one stored row, read without naming its type.
+pub(crate) struct RowFacts {
+    /// The soft-delete stamp.
+    pub(crate) deleted: Option<(i64, u64)>,
+    /// The row's key in each index, in schema order.
+    pub(crate) keys: Vec<IndexKey>,
+    /// The value of each foreign key, in schema order.
+    pub(crate) fks: Vec<Option<u64>>,
+}
+
+/// Decodes a stored row of `T` into its [`RowFacts`] (registered per table, type-erased).
+pub(crate) fn row_facts<T: Table>(info: &TableInfo, id: u64, bytes: &[u8]) -> Result<RowFacts> {
+    let (header, value) = decode_parts::<T>(info, id, bytes)?;
+    Ok(RowFacts {
+        deleted: header.deleted,
+        keys: index_keys(info, &value)?,
+        fks: fk_values(info, &value),
+    })
+}
+
 /// Builds index `pos` of table `T` from the rows already stored (used when opening a database
 /// whose struct declares an index the file does not have yet).
 pub(crate) fn build_index<T: Table>(

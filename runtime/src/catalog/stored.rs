@@ -216,6 +216,7 @@ pub(crate) fn reconcile(
         index_tables,
         referenced_by: Vec::new(),
         may_hold_deleted: schema.delete != DeleteMode::Hard,
+        row_facts: reg.row_facts,
     };
 
     if let Some(old_indexes) = old_indexes {

@@ -11,8 +11,11 @@
 //! rows already purged by earlier batches stay purged.
 
 mod runner;
+mod store;
 mod worker;
 
 pub(crate) use runner::run_due;
 pub use runner::{FailedJob, JobReport};
+pub use store::{JobKey, PendingJob};
+pub(crate) use store::{job_problem, pending, remove};
 pub use worker::Worker;

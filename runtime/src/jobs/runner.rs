@@ -4,10 +4,11 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
+use super::store::{JobKey, job_problem};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::storage::{self, ReadStore, ReadTxn, Source, Space};
-use crate::write::schedule::{Job, due_of};
+use crate::write::schedule::{JOB_KEY_LEN, Job, due_of};
 use crate::write::{WriteSetup, WriteTx};
 
 /// What [`Db::run_due_jobs`](crate::Db::run_due_jobs) did.
@@ -28,13 +29,17 @@ pub struct JobReport {
     pub failed: Vec<FailedJob>,
 }
 
-/// A job [`Db::run_due_jobs`](crate::Db::run_due_jobs) could not run; it stays stored and is tried again next time.
+/// A job [`Db::run_due_jobs`](crate::Db::run_due_jobs) could not run; it stays stored and is
+/// tried again next time (see [`Db::pending_jobs`](crate::Db::pending_jobs) and
+/// [`Db::remove_job`](crate::Db::remove_job) for a job that can never run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedJob {
-    /// The table of the row the job purges.
-    pub table: String,
-    /// The row's id.
-    pub id: u64,
+    /// The job's key.
+    pub key: JobKey,
+    /// The table of the row the job purges (`None`: the job does not decode).
+    pub table: Option<String>,
+    /// The row's id (`None`: the job does not decode).
+    pub id: Option<u64>,
     /// Why it failed.
     pub error: String,
 }
@@ -57,7 +62,8 @@ impl Runner<'_> {
         let mut skip_after: Option<Vec<u8>> = None;
         loop {
             let now = self.db.clock.now_ms();
-            // The first due job not already failed in this run.
+            // The first job not already failed in this run, if it is due (or damaged: a key
+            // of the wrong length has no due time, and is reported rather than run).
             let next = {
                 // A snapshot is enough to find it: the writer is taken only to run it.
                 let store = ReadStore::begin(&self.db.engine)?;
@@ -71,7 +77,8 @@ impl Runner<'_> {
                     Bound::Unbounded,
                     false,
                     |k: &[u8], v: &[u8]| {
-                        if due_of(k).is_some_and(|d| d <= now) {
+                        let damaged = k.len() != JOB_KEY_LEN;
+                        if damaged || due_of(k).is_some_and(|d| d <= now) {
                             found = Some((k.to_vec(), v.to_vec()));
                         }
                         Ok(false)
@@ -80,29 +87,36 @@ impl Runner<'_> {
                 found
             };
             let Some((key, value)) = next else { break };
-            let Some(job) = Job::decode(&value) else {
-                return Err(storage::corrupt(
-                    "__redorm_jobs",
-                    None,
-                    "a scheduled job does not decode",
-                ));
+            let (job, problem) = job_problem(self.db, &key, &value);
+            let outcome = match (&job, problem) {
+                (Some(job), None) => self.run_job(&key, job, &mut report),
+                (_, Some(problem)) => Err(problem),
+                (None, None) => Err("the job does not decode".to_string()),
             };
-            match self.run_job(&key, &job, &mut report) {
-                Ok(()) => {}
-                Err(e) => {
-                    report.failed.push(FailedJob {
-                        table: job.table.clone(),
-                        id: job.id,
-                        error: e.to_string(),
-                    });
-                    skip_after = Some(key);
-                }
+            if let Err(error) = outcome {
+                report.failed.push(FailedJob {
+                    key: JobKey(key.clone()),
+                    table: job.as_ref().map(|j| j.table.clone()),
+                    id: job.as_ref().map(|j| j.id),
+                    error,
+                });
+                skip_after = Some(key);
             }
         }
         Ok(report)
     }
 
-    fn run_job(&self, key: &[u8], job: &Job, report: &mut JobReport) -> Result<()> {
+    /// Runs one job to its end; the error's text when a batch fails.
+    fn run_job(
+        &self,
+        key: &[u8],
+        job: &Job,
+        report: &mut JobReport,
+    ) -> std::result::Result<(), String> {
+        self.purge(key, job, report).map_err(|e| e.to_string())
+    }
+
+    fn purge(&self, key: &[u8], job: &Job, report: &mut JobReport) -> Result<()> {
         let slot = self
             .db
             .tables

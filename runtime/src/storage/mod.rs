@@ -447,8 +447,13 @@ impl WriteStore {
     }
 
     /// Writes back what every write since `mark` overwrote, newest first, and closes it.
+    /// After a failed storage write nothing is written back: the transaction cannot commit.
     pub(crate) fn rollback_to(&mut self, mark: Mark) -> Result<()> {
-        for entry in self.undo.take_since(mark) {
+        let undone = self.undo.take_since(mark);
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        for entry in undone {
             let space = entry.space.space();
             match &entry.old {
                 Some(old) => self.write(|t| t.put(space, &entry.key, old))?,

@@ -93,7 +93,9 @@ impl UndoLog {
 
     /// Closes `mark` and hands back the entries recorded since it, newest first.
     pub(crate) fn take_since(&mut self, mark: Mark) -> Vec<Entry> {
-        let mut undone = self.entries.split_off(mark.position.min(self.entries.len()));
+        let mut undone = self
+            .entries
+            .split_off(mark.position.min(self.entries.len()));
         undone.reverse();
         self.close();
         undone

@@ -13,5 +13,6 @@ mod update;
 
 pub(crate) use delete::table_ops;
 pub(crate) use registry::{HookSet, TableOps};
-pub(crate) use tx::WriteSetup;
+pub(crate) use schedule::job_number;
 pub use tx::WriteTx;
+pub(crate) use tx::{TOKEN_COUNTER, WriteSetup};

@@ -82,12 +82,21 @@ impl Job {
     }
 }
 
+/// Length of a job key: the due time, then the job's number, 8 bytes each.
+pub(crate) const JOB_KEY_LEN: usize = 16;
+
 /// Jobs sort by due time: the time, sign-flipped big-endian, then the job's own number.
 pub(crate) fn job_key(due: i64, job_id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(16);
     k.extend_from_slice(&((due as u64) ^ (1 << 63)).to_be_bytes());
     k.extend_from_slice(&job_id.to_be_bytes());
     k
+}
+
+/// The job's number in a job key.
+pub(crate) fn job_number(key: &[u8]) -> Option<u64> {
+    let b: [u8; 8] = key.get(8..JOB_KEY_LEN)?.try_into().ok()?;
+    Some(u64::from_be_bytes(b))
 }
 
 pub(crate) fn due_of(key: &[u8]) -> Option<i64> {
