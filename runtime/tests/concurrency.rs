@@ -460,6 +460,10 @@ fn check_snapshot(tx: &ReadTx) {
 /// The database holds exactly what the writers committed (uploads that were deleted are
 /// purged by now).
 fn check_models(db: &Db, models: &[Model]) {
+    let report = db.check_integrity().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.tables, 5);
+    assert_eq!(db.pending_jobs().unwrap(), Vec::new());
     let tx = db.read().unwrap();
     check_snapshot(&tx);
     let mut authors = BTreeMap::new();
@@ -541,6 +545,11 @@ fn writers_readers_and_the_job_worker_share_one_db() {
                 let mut n = 0;
                 while n < MIN_READS || !done.load(Ordering::SeqCst) {
                     check_snapshot(&db.read().unwrap());
+                    if n.is_multiple_of(25) {
+                        // The integrity check reads one snapshot too, beside the writers.
+                        let report = db.check_integrity().unwrap();
+                        assert!(report.is_ok(), "{report}");
+                    }
                     n += 1;
                 }
                 reads.fetch_add(n, Ordering::SeqCst);

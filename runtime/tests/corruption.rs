@@ -14,7 +14,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use redorm::prelude::*;
-use redorm::{Error, ManualClock};
+use redorm::{Error, FailedJob, IntegrityProblem, JobKey, ManualClock};
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "users")]
@@ -228,6 +228,26 @@ fn corrupt_at(
     }
 }
 
+/// The problems `check_integrity` finds.
+fn problems(db: &Db) -> Vec<IntegrityProblem> {
+    let report = db.check_integrity().unwrap();
+    assert_eq!(report.is_ok(), report.problems.is_empty());
+    // Every problem is listed in the report's text.
+    let text = report.to_string();
+    for p in &report.problems {
+        assert!(text.contains(&format!("\n- {p}")), "{text}");
+    }
+    report.problems
+}
+
+fn stray(id: Option<u64>) -> IntegrityProblem {
+    IntegrityProblem::StrayIndexEntry {
+        table: "users".into(),
+        index: "by_email".into(),
+        id,
+    }
+}
+
 // ---- ids in their string form ----------------------------------------------------------------
 
 #[test]
@@ -322,6 +342,20 @@ fn assert_row_2_is_reported(file: &File, ids: [Id<User>; 3], damaged: &[u8]) {
     assert_eq!(d.get(), 4);
     db.write(|tx| tx.patch(ids[0], |u| u.name = "Ann B".into()))
         .unwrap();
+    // The integrity check names the row; its index entry, which no readable row gives, is
+    // reported too.
+    let error = db.read().unwrap().get(ids[1]).unwrap_err().to_string();
+    assert_eq!(
+        problems(&db),
+        vec![
+            IntegrityProblem::UnreadableRow {
+                table: "users".into(),
+                id: 2,
+                error
+            },
+            stray(Some(2)),
+        ]
+    );
     drop(db);
     assert_eq!(
         file.row_bytes(2).as_deref(),
@@ -485,6 +519,10 @@ proptest! {
         }
         let d = db.write(|tx| tx.insert(user("d@x", "Dee"))).unwrap();
         prop_assert_eq!(d.get(), 4);
+        let unreadable = problems(&db).iter().any(|p| {
+            matches!(p, IntegrityProblem::UnreadableRow { table, id: 2, .. } if table == "users")
+        });
+        prop_assert_eq!(unreadable, !decoded);
         drop(db);
         if !decoded {
             prop_assert_eq!(file.row_bytes(2), Some(bytes));
@@ -498,12 +536,12 @@ proptest! {
 fn an_index_key_shorter_than_an_id_is_corrupt() {
     let (file, ids) = seeded();
     // The bare key of `b@x`, without the id suffix: 5 bytes.
-    let stray = str_key("b@x");
-    assert!(stray.len() < 8);
+    let short = str_key("b@x");
+    assert!(short.len() < 8);
     file.damage(|txn| {
         txn.open_table(USERS_BY_EMAIL)
             .unwrap()
-            .insert(&stray[..], ())
+            .insert(&short[..], ())
             .unwrap();
     });
     let db = file.open();
@@ -536,8 +574,13 @@ fn an_index_key_shorter_than_an_id_is_corrupt() {
         ids[0]
     );
     drop(tx);
+    assert_eq!(problems(&db), vec![stray(None)]);
+    assert_eq!(
+        stray(None).to_string(),
+        "index `by_email` of `users` has a key too short for an id"
+    );
     drop(db);
-    assert!(file.index_keys().contains(&stray));
+    assert!(file.index_keys().contains(&short));
 }
 
 #[test]
@@ -580,8 +623,50 @@ fn an_index_key_pointing_at_a_missing_row_is_corrupt() {
         ids[1]
     );
     drop(tx);
+    assert_eq!(problems(&db), vec![stray(Some(99))]);
+    assert_eq!(
+        stray(Some(99)).to_string(),
+        "index `by_email` of `users` has an entry for row 99, which no row gives"
+    );
     drop(db);
     assert!(file.index_keys().contains(&ghost));
+}
+
+/// A row without its index entry cannot be found through the index, so no read can tell;
+/// the integrity check does.
+#[test]
+fn a_missing_index_entry_is_reported_by_the_integrity_check() {
+    let (file, ids) = seeded();
+    {
+        let db = file.open();
+        assert_eq!(problems(&db), Vec::new());
+        let report = db.check_integrity().unwrap();
+        assert_eq!(
+            (report.tables, report.rows, report.index_entries),
+            (2, 3, 3)
+        );
+    }
+    file.damage(|txn| {
+        txn.open_table(USERS_BY_EMAIL)
+            .unwrap()
+            .remove(&index_entry("a@x", 1)[..])
+            .unwrap();
+    });
+    let db = file.open();
+    let tx = db.read().unwrap();
+    assert!(tx.get_by(User::by_email(), "a@x").unwrap().is_none());
+    assert_eq!(tx.get(ids[0]).unwrap().unwrap().email, "a@x");
+    drop(tx);
+    let missing = IntegrityProblem::MissingIndexEntry {
+        table: "users".into(),
+        index: "by_email".into(),
+        id: 1,
+    };
+    assert_eq!(problems(&db), vec![missing.clone()]);
+    assert_eq!(
+        missing.to_string(),
+        "row users:1 has no entry in index `by_email`"
+    );
 }
 
 // ---- the catalog -----------------------------------------------------------------------------
@@ -721,6 +806,12 @@ fn a_table_sequence_at_u64_max_refuses_the_insert() {
             .unwrap()
             .is_none()
     );
+    // The error says to run the integrity check: it must see the damage too.
+    let found = problems(&db);
+    assert!(
+        found.iter().any(|p| p.to_string().contains("`users`")),
+        "the integrity check misses a sequence at u64::MAX: {found:?}"
+    );
     drop(db);
     assert_eq!(file.counter("users"), Some(u64::MAX));
     assert_eq!(file.all_rows().len(), rows.len());
@@ -795,6 +886,13 @@ fn a_counter_value_that_is_not_8_bytes_is_an_error() {
         other => assert_counter_error(other, "users"),
     }
     assert_eq!(db.read().unwrap().get(ids[2]).unwrap().unwrap().name, "Cy");
+    let found = problems(&db);
+    assert!(
+        found.iter().any(
+            |p| matches!(p, IntegrityProblem::UnreadableCounter { counter, .. } if counter == "users")
+        ),
+        "{found:?}"
+    );
     drop(db);
     assert_eq!(file.all_rows(), rows);
 }
@@ -835,6 +933,14 @@ fn a_rewound_sequence_refuses_the_insert_and_keeps_the_row() {
         }
         assert!(tx.get_by(User::by_email(), "d@x").unwrap().is_none());
         drop(tx);
+        assert_eq!(
+            problems(&db),
+            vec![IntegrityProblem::CounterBehind {
+                counter: "users".into(),
+                value: rewound.unwrap_or(0),
+                highest: 3
+            }]
+        );
         drop(db);
         assert_eq!(file.all_rows(), rows, "rewound to {rewound:?}");
         assert_eq!(file.index_keys(), keys, "rewound to {rewound:?}");
@@ -886,7 +992,7 @@ fn job_value(table: &str, id: u64, token: u64) -> Vec<u8> {
 
 /// `run_due_jobs` with one damaged job stored: the damaged one is reported failed, every other
 /// due job runs, and the damaged one stays stored (tried again, failing again, next time).
-fn assert_bad_job_is_reported(bad_key: &[u8], bad_value: &[u8]) {
+fn assert_bad_job_is_reported(bad_key: &[u8], bad_value: &[u8], want: FailedJob) {
     let (file, ids) = with_due_jobs();
     file.damage(|txn| {
         txn.open_table(JOBS)
@@ -898,32 +1004,104 @@ fn assert_bad_job_is_reported(bad_key: &[u8], bad_value: &[u8]) {
     let report = db.run_due_jobs().unwrap();
     assert_eq!(report.completed, 2, "{report:?}");
     assert_eq!(report.failed.len(), 1, "{report:?}");
-    let failed = &report.failed[0];
-    assert!(failed.error.contains("__redorm_jobs"), "{failed:?}");
+    assert_eq!(report.failed[0], want);
     let tx = db.read().unwrap();
     assert!(tx.get_including_deleted(ids[0]).unwrap().is_none());
     assert!(tx.get_including_deleted(ids[1]).unwrap().is_none());
     assert!(tx.get(ids[2]).unwrap().is_some());
     drop(tx);
     let again = db.run_due_jobs().unwrap();
-    assert_eq!((again.completed, again.failed.len()), (0, 1), "{again:?}");
+    assert_eq!((again.completed, &again.failed), (0, &vec![want.clone()]));
+    // Listed, with its problem, and reported by the integrity check.
+    let pending = db.pending_jobs().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (&pending[0].key, &pending[0].table, pending[0].id),
+        (&want.key, &want.table, want.id)
+    );
+    assert_eq!(pending[0].problem.as_deref(), Some(want.error.as_str()));
+    assert_eq!(
+        problems(&db),
+        vec![IntegrityProblem::BadJob {
+            key: want.key.clone(),
+            problem: want.error.clone()
+        }]
+    );
     drop(db);
     assert_eq!(file.jobs(), vec![(bad_key.to_vec(), bad_value.to_vec())]);
+    // Removed by hand, it is gone; the row it named is untouched.
+    let db = file.open();
+    assert!(db.remove_job(&want.key).unwrap());
+    assert!(!db.remove_job(&want.key).unwrap());
+    assert_eq!(db.pending_jobs().unwrap(), Vec::new());
+    assert_eq!(db.run_due_jobs().unwrap(), redorm::JobReport::default());
+    assert_eq!(problems(&db), Vec::new());
+    assert_eq!(db.read().unwrap().get(ids[2]).unwrap().unwrap().path, "3");
+}
+
+fn hex(bytes: &[u8]) -> JobKey {
+    let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    text.parse().unwrap()
+}
+
+fn failed(key: &[u8], job: Option<(&str, u64)>, error: &str) -> FailedJob {
+    FailedJob {
+        key: hex(key),
+        table: job.map(|j| j.0.to_string()),
+        id: job.map(|j| j.1),
+        error: error.to_string(),
+    }
 }
 
 #[test]
 fn a_job_key_shorter_than_its_prefix_fails_alone() {
     // Sorts before every real key (a prefix of them), so it is the first job the runner sees.
-    assert_bad_job_is_reported(&[0x80, 0, 0, 0, 0], &job_value("uploads", 3, 1));
+    let short = [0x80, 0, 0, 0, 0];
+    assert_bad_job_is_reported(
+        &short,
+        &job_value("uploads", 3, 1),
+        failed(
+            &short,
+            Some(("uploads", 3)),
+            "the job key is 5 bytes, not 16: the jobs table is damaged",
+        ),
+    );
     // Long enough for a due time but not for the job's number.
-    assert_bad_job_is_reported(&job_key(0, 0)[..12], &job_value("uploads", 3, 1));
+    let short = &job_key(0, 0)[..12];
+    assert_bad_job_is_reported(
+        short,
+        &job_value("uploads", 3, 1),
+        failed(
+            short,
+            Some(("uploads", 3)),
+            "the job key is 12 bytes, not 16: the jobs table is damaged",
+        ),
+    );
+    // Too long, and undecodable too.
+    let long = [job_key(0, 1), vec![7]].concat();
+    assert_bad_job_is_reported(
+        &long,
+        &[0xff],
+        failed(
+            &long,
+            None,
+            "the job key is 17 bytes, not 16: the jobs table is damaged",
+        ),
+    );
 }
 
 #[test]
 fn an_undecodable_job_fails_alone() {
     // Due before the real ones, so it is the first job the runner sees.
-    assert_bad_job_is_reported(&job_key(0, 999), &[0xff, 0xff]);
-    assert_bad_job_is_reported(&job_key(0, 999), &[]);
+    // (Numbered within the job counter, so only the value is damaged.)
+    let key = job_key(0, 1);
+    let want = failed(
+        &key,
+        None,
+        "the job does not decode: the jobs table is damaged",
+    );
+    assert_bad_job_is_reported(&key, &[0xff, 0xff], want.clone());
+    assert_bad_job_is_reported(&key, &[], want.clone());
     // A table name that is not UTF-8.
-    assert_bad_job_is_reported(&job_key(0, 999), &[2, 0xc3, 0x28, 3, 1]);
+    assert_bad_job_is_reported(&key, &[2, 0xc3, 0x28, 3, 1], want);
 }
