@@ -10,8 +10,10 @@
 //! | `before_delete` | before a row is removed (directly, by a cascade, or by a scheduled job) | cancel |
 //! | `after_delete` | after it was removed, in the order rows are removed | write more, or cancel |
 //!
-//! A hook returns `Result<(), Error>`; an error aborts the write and, through `?`, the
-//! transaction ([`Error::hook`](crate::Error::hook) makes one with a message). Writes a hook makes run their own
+//! A hook returns `Result<(), Error>`; an error cancels the whole call that ran it — the
+//! write, its cascades, and whatever other hooks wrote for it are undone — and, through `?`,
+//! usually the transaction ([`Error::hook`](crate::Error::hook) makes one with a message). A
+//! caller that handles the error instead goes on from where it was before the call. Writes a hook makes run their own
 //! hooks, down to a depth of [`MAX_HOOK_DEPTH`], past which the write fails with
 //! [`Error::HookDepth`](crate::Error::HookDepth). [`WriteTx::without_hooks`] runs writes with hooks off.
 //!

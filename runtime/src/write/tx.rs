@@ -17,9 +17,12 @@ use crate::storage::{Durability, Source, TxStats, WriteStore};
 /// returns `Ok`) or [`Db::begin_write`](crate::Db::begin_write) (commit with
 /// [`commit`](WriteTx::commit); dropped means rolled back).
 ///
-/// Every write keeps every index exact and checks unique indexes and foreign keys before it
-/// changes anything: a write refused by a check leaves the transaction as it was before the
-/// call (a hook's error aside: see the [hooks](crate::hooks) docs). A write that fails in
+/// Every write keeps every index exact and checks unique indexes and foreign keys. Each call
+/// is all or nothing inside the transaction: a call refused part-way — a bulk
+/// [`update`](WriteTx::update) or [`delete_many`](WriteTx::delete_many) whose later row fails,
+/// an [`undelete`](WriteTx::undelete) whose restore clashes, a cascade or an insert a
+/// [hook](crate::hooks) cancels — leaves the transaction exactly as it was before the call, so
+/// a caller that handles the error can go on and commit none of it. A write that fails in
 /// storage ([`Error::Storage`](crate::Error::Storage)) may have written part of its change, so
 /// the transaction can then no longer commit: `commit` rolls it back and returns
 /// [`Error::TransactionFailed`](crate::Error::TransactionFailed).
