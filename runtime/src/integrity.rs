@@ -119,6 +119,12 @@ pub enum IntegrityProblem {
         /// The highest number in use.
         highest: u64,
     },
+    /// A counter at `u64::MAX`, which no write reaches: the next number it gives would
+    /// overflow, so the writes that need it fail with `Error::Corrupt`.
+    CounterAtLimit {
+        /// The counter.
+        counter: String,
+    },
     /// A counter whose stored value does not decode.
     UnreadableCounter {
         /// The counter.
@@ -177,6 +183,12 @@ impl fmt::Display for IntegrityProblem {
                 f,
                 "counter `{counter}` is {value}, behind {highest} already in use"
             ),
+            IntegrityProblem::CounterAtLimit { counter } => {
+                write!(
+                    f,
+                    "counter `{counter}` is at u64::MAX, which no write reaches"
+                )
+            }
             IntegrityProblem::UnreadableCounter { counter, error } => {
                 write!(f, "counter `{counter}` does not decode: {error}")
             }
@@ -332,6 +344,9 @@ fn check_counter(
             counter: name.to_string(),
             value,
             highest,
+        }),
+        Ok(u64::MAX) => problems.push(IntegrityProblem::CounterAtLimit {
+            counter: name.to_string(),
         }),
         Ok(_) => {}
         Err(e) => problems.push(IntegrityProblem::UnreadableCounter {

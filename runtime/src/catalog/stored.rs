@@ -14,11 +14,21 @@ use crate::storage::{self, Source, Space, WriteStore};
 /// catalog.
 pub(crate) fn load_secret(store: &mut WriteStore) -> Result<u64> {
     const KEY: &str = "__redorm_secret";
-    let stored = store
-        .get_meta(Space::Catalog, KEY.as_bytes())?
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
-    if let Some(arr) = stored {
-        return Ok(u64::from_le_bytes(arr));
+    if let Some(bytes) = store.get_meta(Space::Catalog, KEY.as_bytes())? {
+        // Replacing a damaged key would silently invalidate every cursor handed out.
+        return <[u8; 8]>::try_from(bytes.as_slice())
+            .map(u64::from_le_bytes)
+            .map_err(|_| {
+                storage::corrupt(
+                    "__redorm_catalog",
+                    None,
+                    format!(
+                        "the cursor key `{KEY}` is {} bytes, not 8: the catalog is damaged; restore \
+                         the file from a backup",
+                        bytes.len()
+                    ),
+                )
+            });
     }
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

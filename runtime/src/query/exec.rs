@@ -251,9 +251,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             } => {
                 let table = &self.info.index_tables[*index];
                 scan_probes(self.tx, table, probes, range, false, &mut |k| {
-                    if let Some(id) = storage::id_of_index_key(k) {
-                        ids.push(id);
-                    }
+                    ids.push(storage::row_id_of_key(T::NAME, k)?);
                     Ok(true)
                 })?;
             }

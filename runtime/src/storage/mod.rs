@@ -627,9 +627,15 @@ pub(crate) fn probe<S: Source>(s: &S, index: &str, prefix: &[u8]) -> Result<Vec<
     let hi = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let mut ids = Vec::new();
     s.scan_index(index, Bound::Included(prefix), hi, false, &mut |k| {
-        if let Some(id) = id_of_index_key(k) {
-            ids.push(id);
+        // A key under the prefix holds the prefix and then the id: a shorter one is damaged.
+        if k.len() < prefix.len() + ID_LEN {
+            return Err(corrupt(
+                index,
+                None,
+                "index key shorter than its prefix and an id",
+            ));
         }
+        ids.push(id_of_index_key(k).unwrap_or_default());
         Ok(true)
     })?;
     Ok(ids)

@@ -213,6 +213,8 @@ impl WriteTxn for RedbWrite {
         })
     }
 
+    // The macro expands once per layout; the index layout's value is `()`.
+    #[allow(clippy::unit_arg)]
     fn put_new(&mut self, space: Space<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
         // One B-tree descent when the key is new (always, but on a damaged file); the old value
         // is put back when it was not.
