@@ -1,27 +1,18 @@
-//! Opening a database: registration, schema validation against the stored catalog, index
-//! builds.
+//! The open database: transactions, jobs, integrity, subscriptions.
 
-use std::any::TypeId;
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catalog::{
-    Catalog, IndexBuildProgress, ProgressFn, Registration, build_index, link_tables, load_secret,
-    reconcile, row_facts, validate_relations,
-};
-use crate::clock::{Clock, SystemClock};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::integrity::{self, IntegrityReport};
 use crate::jobs::{self, JobKey, JobReport, PendingJob, Worker};
-use crate::model::{Doc, Table, TableSchema, UniqueIndex};
-use crate::storage::memory::MemoryEngine;
+use crate::model::{Table, TableSchema};
 
-use crate::storage::{AnyEngine, RESERVED_PREFIX, ReadStore, RedbEngine, WriteStore};
+use crate::storage::ReadStore;
 use crate::tx::ReadTx;
-use crate::write::hooks::{self, DeleteCause, UpdateCause};
-use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
+use crate::write::notify::{RowChange, Subscription};
+use crate::write::{WriteSetup, WriteTx};
 
 /// An open database. Cheap to clone (an `Arc` inside), `Send + Sync + 'static`: put it in your
 /// application state and share it between threads.
@@ -51,7 +42,7 @@ use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
 #[derive(Clone)]
 pub struct Db {
     pub(crate) inner: Arc<Catalog>,
-    setup: Arc<WriteSetup>,
+    pub(crate) setup: Arc<WriteSetup>,
 }
 
 impl std::fmt::Debug for Db {
@@ -71,65 +62,7 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// Configures and opens a [`Db`]. Start with [`Db::builder`].
-///
-/// ```
-/// use redorm::prelude::*;
-/// #[derive(Table, Debug)]
-/// struct Note { text: String }
-///
-/// # fn main() -> Result<(), redorm::Error> {
-/// let dir = tempfile::tempdir().unwrap();
-/// let db = Db::builder().table::<Note>().open(dir.path().join("notes.redb"))?;
-/// # drop(db);
-/// # Ok(()) }
-/// ```
-pub struct DbBuilder {
-    tables: Vec<Registration>,
-    ops: Vec<TableOps<WriteTx>>,
-    strict: bool,
-    fan_out_max_keys: usize,
-    max_cascade_rows: usize,
-    job_batch_rows: usize,
-    released: Vec<(TypeId, usize)>,
-    hooks: HookSet,
-    clock: Arc<dyn Clock>,
-    on_index_build: Option<ProgressFn>,
-}
-
-impl std::fmt::Debug for DbBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbBuilder")
-            .field(
-                "tables",
-                &self
-                    .tables
-                    .iter()
-                    .map(|t| t.schema.name)
-                    .collect::<Vec<_>>(),
-            )
-            .field("strict", &self.strict)
-            .finish()
-    }
-}
-
 impl Db {
-    /// Starts configuring a database.
-    pub fn builder() -> DbBuilder {
-        DbBuilder {
-            tables: Vec::new(),
-            ops: Vec::new(),
-            strict: true,
-            fan_out_max_keys: 1000,
-            max_cascade_rows: 10_000,
-            job_batch_rows: 500,
-            released: Vec::new(),
-            hooks: HookSet::default(),
-            clock: Arc::new(SystemClock),
-            on_index_build: None,
-        }
-    }
-
     /// Begins a read transaction: a consistent snapshot of the database as of now, unaffected
     /// by later writes. Any number may be open at once, beside a writer.
     pub fn read(&self) -> Result<ReadTx> {
@@ -144,6 +77,96 @@ impl Db {
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f` in a write transaction, as [`write`](Db::write) does, for a closure that returns
+    /// an error type of your own: any `E` that a [`redorm::Error`](Error) converts into, so `?`
+    /// works on redorm's errors and on yours alike. Commits on `Ok`, rolls back on `Err`.
+    ///
+    /// (`write` itself stays with `redorm::Error`: a closure that uses `?` and ends in `Ok(..)`
+    /// then needs no annotation. Here, name your error type once, on the closure or the call.)
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    ///
+    /// #[derive(Table, Debug)]
+    /// struct Account { #[unique] name: String, cents: i64 }
+    ///
+    /// #[derive(Debug)]
+    /// enum AppError { Db(redorm::Error), Overdrawn(i64) }
+    /// impl From<redorm::Error> for AppError {
+    ///     fn from(e: redorm::Error) -> Self { AppError::Db(e) }
+    /// }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Account>().in_memory()?;
+    /// let id = db.write(|tx| tx.insert(Account { name: "a".into(), cents: 100 }))?;
+    /// let spend = |cents: i64| {
+    ///     db.transaction(|tx| -> Result<i64, AppError> {
+    ///         let left = tx.get(id)?.map_or(0, |a| a.cents) - cents;
+    ///         if left < 0 {
+    ///             return Err(AppError::Overdrawn(left));
+    ///         }
+    ///         tx.patch(id, |a| a.cents = left)?;
+    ///         Ok(left)
+    ///     })
+    /// };
+    /// assert_eq!(spend(30).unwrap(), 70);
+    /// assert!(matches!(spend(500), Err(AppError::Overdrawn(-430))));
+    /// assert_eq!(db.read()?.get(id)?.unwrap().cents, 70);
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction<R, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut tx = self.begin_write()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Subscribes to the committed changes of table `T`: every write transaction that begins
+    /// after this call and commits sends one [`Event::Changed`](crate::Event::Changed) per row
+    /// of `T` it changed (its net effect, with the row as committed), in commit order; rolled
+    /// back work never does. The buffer holds 1024 events; see
+    /// [`subscribe_with`](Db::subscribe_with).
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// use redorm::{ChangeKind, Event};
+    ///
+    /// #[derive(Table, Debug, Clone)]
+    /// #[table(name = "posts")]
+    /// struct Post { title: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Post>().in_memory()?;
+    /// let feed = db.subscribe::<Post>()?;
+    /// let id = db.write(|tx| tx.insert(Post { title: "Hello".into() }))?;
+    /// db.write(|tx| tx.patch(id, |p| p.title = "Hello, world".into()))?;
+    /// let Some(Event::Changed(first)) = feed.try_recv() else { panic!() };
+    /// assert_eq!((first.id, first.kind), (id, ChangeKind::Inserted));
+    /// let Some(Event::Changed(second)) = feed.try_recv() else { panic!() };
+    /// assert_eq!(second.row.unwrap().title, "Hello, world");
+    /// assert!(feed.try_recv().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn subscribe<T: Table + Send>(&self) -> Result<Subscription<T>> {
+        self.subscribe_with(1024, |_: &RowChange<T>| true)
+    }
+
+    /// As [`subscribe`](Db::subscribe), with a buffer of `capacity` events and only the
+    /// changes `keep` accepts. Writers never wait for a subscriber: when its buffer is full,
+    /// changes are dropped and the next event it receives is [`Event::Lagged`](crate::Event::Lagged),
+    /// telling it to read afresh.
+    pub fn subscribe_with<T: Table + Send>(
+        &self,
+        capacity: usize,
+        keep: impl Fn(&RowChange<T>) -> bool + Send + 'static,
+    ) -> Result<Subscription<T>> {
+        let slot = self.inner.slot::<T>()?;
+        Ok(self.setup.notify.subscribe::<T>(slot, capacity, keep))
     }
 
     /// Begins a write transaction to be finished with [`WriteTx::commit`]; dropping it without
@@ -258,214 +281,5 @@ impl Db {
     /// The schema of each registered table, in registration order.
     pub fn tables(&self) -> impl Iterator<Item = &TableSchema> {
         self.inner.tables.iter().map(|t| &t.schema)
-    }
-}
-
-impl DbBuilder {
-    /// Registers a table. Every table the program reads or writes must be registered.
-    pub fn table<T: Table>(mut self) -> Self {
-        self.tables.push(Registration {
-            type_id: TypeId::of::<T>(),
-            type_name: std::any::type_name::<T>(),
-            schema: T::schema(),
-            build_index: build_index::<T>,
-            row_facts: row_facts::<T>,
-        });
-        self.ops.push(table_ops::<T>());
-        self
-    }
-
-    /// Strict mode (the default, `true`): a query that no index serves is an error instead of
-    /// a silent full-table scan.
-    pub fn strict(mut self, strict: bool) -> Self {
-        self.strict = strict;
-        self
-    }
-
-    /// The most distinct keys one level of a relation load may read (default 1000); a load
-    /// that needs more fails with [`Error::FanOutExceeded`] unless the relation says
-    /// `allow_fan_out()`.
-    pub fn fan_out_max_keys(mut self, n: usize) -> Self {
-        self.fan_out_max_keys = n;
-        self
-    }
-
-    /// The most rows one delete may touch through its cascades and `on_delete` actions
-    /// (default 10 000); a larger one is refused with [`Error::CascadeTooLarge`] before
-    /// anything changes. Scheduled deletion has no such limit: it works in batches.
-    pub fn max_cascade_rows(mut self, n: usize) -> Self {
-        self.max_cascade_rows = n;
-        self
-    }
-
-    /// The most rows one batch (one transaction) of a scheduled deletion removes (default 500).
-    pub fn job_batch_rows(mut self, n: usize) -> Self {
-        self.job_batch_rows = n;
-        self
-    }
-
-    /// Makes a unique index ignore soft-deleted rows: their values can be taken by new rows
-    /// (and `undelete` fails with [`Error::Unique`] if that happened). By default a
-    /// soft-deleted row keeps its unique values, so undeleting it can never conflict.
-    pub fn release_on_soft_delete<T: Table, K>(mut self, index: UniqueIndex<T, K>) -> Self {
-        self.released.push((TypeId::of::<T>(), index.position()));
-        self
-    }
-
-    /// Registers a hook run before a row of `T` is inserted; it may change the value or
-    /// cancel the insert with an error. See the [hooks](crate::hooks) docs.
-    pub fn before_insert<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &mut T) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.before_insert.push(Arc::new(f)));
-        self
-    }
-
-    /// Registers a hook run after a row of `T` was inserted.
-    pub fn after_insert<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &Doc<T>) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.after_insert.push(Arc::new(f)));
-        self
-    }
-
-    /// Registers a hook run before a row of `T` is rewritten, with the old row and the new
-    /// value (which it may change); soft deletes and undeletes are updates too.
-    pub fn before_update<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &Doc<T>, &mut T, &UpdateCause) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.before_update.push(Arc::new(f)));
-        self
-    }
-
-    /// Registers a hook run after a row of `T` was rewritten, with the old and new rows.
-    pub fn after_update<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &Doc<T>, &Doc<T>, &UpdateCause) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.after_update.push(Arc::new(f)));
-        self
-    }
-
-    /// Registers a hook run before a row of `T` is removed (directly, by a cascade, or by a
-    /// scheduled job); an error cancels the delete.
-    pub fn before_delete<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.before_delete.push(Arc::new(f)));
-        self
-    }
-
-    /// Registers a hook run after a row of `T` was removed, in the order rows are removed.
-    pub fn after_delete<T: Table>(
-        mut self,
-        f: impl Fn(&mut WriteTx, &Doc<T>, &DeleteCause) -> Result<()> + Send + Sync + 'static,
-    ) -> Self {
-        hooks::edit::<T>(&mut self.hooks, |h| h.after_delete.push(Arc::new(f)));
-        self
-    }
-
-    /// Replaces the clock the database stamps times from (see [`ManualClock`](crate::ManualClock)).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Called while opening, as indexes that are new to the file are built from its rows.
-    pub fn on_index_build(mut self, f: impl FnMut(IndexBuildProgress<'_>) + 'static) -> Self {
-        self.on_index_build = Some(Box::new(f));
-        self
-    }
-
-    /// Opens (or creates) the database file at `path`, then checks the registered tables
-    /// against the schema stored in it (see the crate docs on schema evolution).
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Db> {
-        self.check_registrations()?;
-        let engine = RedbEngine::open(path.as_ref())?;
-        self.finish(AnyEngine::Redb(engine))
-    }
-
-    /// Opens a fresh database that lives in memory only, for tests and caches.
-    pub fn in_memory(self) -> Result<Db> {
-        self.check_registrations()?;
-        self.finish(AnyEngine::Redb(RedbEngine::in_memory()?))
-    }
-
-    /// Opens the database on a [`MemoryEngine`] (for tests: fault injection, dumps of the
-    /// committed state). Opening another database on the same engine reopens it, as opening a
-    /// file again would.
-    pub fn open_memory_engine(self, engine: &MemoryEngine) -> Result<Db> {
-        self.check_registrations()?;
-        self.finish(AnyEngine::Memory(engine.clone()))
-    }
-
-    fn check_registrations(&self) -> Result<()> {
-        let mut names = HashSet::new();
-        let mut types = HashSet::new();
-        for reg in &self.tables {
-            let name = reg.schema.name;
-            if !types.insert(reg.type_id) {
-                return Err(Error::Schema {
-                    table: name.to_string(),
-                    message: format!(
-                        "`{}` is registered twice; register each table once",
-                        reg.type_name
-                    ),
-                });
-            }
-            if !names.insert(name) {
-                return Err(Error::Schema {
-                    table: name.to_string(),
-                    message: "two registered structs use this table name; give one of them \
-                              another name with #[table(name = \"...\")]"
-                        .to_string(),
-                });
-            }
-            if name.is_empty() || name.starts_with(RESERVED_PREFIX) || name.contains('#') {
-                return Err(Error::Schema {
-                    table: name.to_string(),
-                    message: format!(
-                        "table names may not be empty, start with `{RESERVED_PREFIX}` or contain `#`; rename the table"
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(mut self, engine: AnyEngine) -> Result<Db> {
-        let mut store = WriteStore::begin(&engine)?;
-        let mut tables = Vec::with_capacity(self.tables.len());
-        let mut by_type = HashMap::new();
-        for (slot, reg) in self.tables.iter().enumerate() {
-            let info = reconcile(&mut store, reg, &mut self.on_index_build)?;
-            tables.push(info);
-            by_type.insert(reg.type_id, slot);
-        }
-        validate_relations(&self.tables)?;
-        link_tables(&self.tables, &mut tables, &self.released);
-        let secret = load_secret(&mut store)?;
-        store.commit()?;
-        Ok(Db {
-            inner: Arc::new(Catalog {
-                engine,
-                tables,
-                by_type,
-                strict: self.strict,
-                clock: self.clock,
-                secret,
-                fan_out_max_keys: self.fan_out_max_keys,
-                max_cascade_rows: self.max_cascade_rows,
-                job_batch_rows: self.job_batch_rows,
-            }),
-            setup: Arc::new(WriteSetup {
-                hooks: self.hooks,
-                ops: self.ops,
-            }),
-        })
     }
 }

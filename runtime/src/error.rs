@@ -294,12 +294,90 @@ pub enum Error {
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] StorageError),
+
+    /// A hook (or any code handed a transaction) cancelled the write with an error of its own;
+    /// [`Error::cancelled_by`] gets it back typed. Made by [`Error::cancel`].
+    #[error("cancelled: {0}")]
+    Cancelled(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// One row of a bulk insert was refused; nothing of the bulk insert was kept.
+    #[error("row {position} of the rows inserted into `{table}` was refused: {error}")]
+    BatchRow {
+        /// Table name.
+        table: &'static str,
+        /// The row's position in the input, from 0.
+        position: usize,
+        /// Why it was refused (its value is named there).
+        error: Box<Error>,
+    },
 }
 
 impl Error {
     /// An error for a hook to cancel a write with: `Err(Error::hook("titles may not be empty"))`.
     pub fn hook(message: impl Into<String>) -> Self {
         Error::Hook(message.into())
+    }
+
+    /// An error that cancels a write with an error of the application's own, kept typed:
+    /// [`cancelled_by`](Error::cancelled_by) gets it back, and it is the error's
+    /// [`source`](std::error::Error::source).
+    ///
+    /// ```
+    /// use redorm::Error;
+    /// #[derive(Debug, PartialEq)]
+    /// struct OverQuota { used: u64 }
+    /// impl std::fmt::Display for OverQuota {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         write!(f, "over quota ({} bytes)", self.used)
+    ///     }
+    /// }
+    /// impl std::error::Error for OverQuota {}
+    ///
+    /// let err = Error::cancel(OverQuota { used: 12 });
+    /// assert_eq!(err.to_string(), "cancelled: over quota (12 bytes)");
+    /// assert_eq!(err.cancelled_by::<OverQuota>(), Some(&OverQuota { used: 12 }));
+    /// ```
+    pub fn cancel(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Cancelled(Box::new(error))
+    }
+
+    /// The application's error this one carries, if it was made by [`Error::cancel`] with an
+    /// `E` (looking through a [`BatchRow`](Error::BatchRow)).
+    pub fn cancelled_by<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Cancelled(e) => e.downcast_ref::<E>(),
+            Error::BatchRow { error, .. } => error.cancelled_by(),
+            _ => None,
+        }
+    }
+
+    /// The error itself, or for a [`BatchRow`](Error::BatchRow) the row's own error.
+    pub(crate) fn cause(&self) -> &Error {
+        match self {
+            Error::BatchRow { error, .. } => error.cause(),
+            e => e,
+        }
+    }
+
+    /// The table and index of a [`Unique`](Error::Unique) violation.
+    pub fn unique_index(&self) -> Option<(&'static str, &'static str)> {
+        match self.cause() {
+            Error::Unique { table, index, .. } => Some((table, index)),
+            _ => None,
+        }
+    }
+
+    /// The table and column of a [`ForeignKey`](Error::ForeignKey) violation.
+    pub fn foreign_key(&self) -> Option<(&'static str, &'static str)> {
+        match self.cause() {
+            Error::ForeignKey { table, column, .. } => Some((table, column)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`NotFound`](Error::NotFound).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.cause(), Error::NotFound { .. })
     }
 }
 

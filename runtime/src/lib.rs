@@ -1,6 +1,7 @@
 //! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
 #![doc = include_str!("../../README.md")]
 
+mod builder;
 mod catalog;
 mod clock;
 pub mod codec;
@@ -18,9 +19,10 @@ mod write;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use builder::DbBuilder;
 pub use catalog::IndexBuildProgress;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use db::{Db, DbBuilder};
+pub use db::Db;
 pub use error::{Error, Result, StorageError};
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use jobs::{FailedJob, JobKey, JobReport, PendingJob, Worker};
@@ -40,6 +42,8 @@ pub use tx::ReadTx;
 pub use write::WriteTx;
 pub use write::bulk::{DeleteMany, Update};
 pub use write::hooks::{self, DeleteCause, UpdateCause};
+pub use write::notify::{Change, ChangeKind, Event, RowChange, Subscription};
+pub use write::upsert::Upserted;
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {

@@ -102,7 +102,9 @@ fn a_bulk_update_refused_at_a_later_row_changes_no_row(engine: Engine) {
     let tx = db.read().unwrap();
     assert_eq!(tx.get_by(Account::by_handle(), "same").unwrap(), None);
     assert_eq!(
-        tx.get_by(Account::by_handle(), "ann").unwrap().map(|d| d.id),
+        tx.get_by(Account::by_handle(), "ann")
+            .unwrap()
+            .map(|d| d.id),
         Some(ids[0])
     );
 }
@@ -141,7 +143,10 @@ fn a_hard_bulk_delete_refused_by_restrict_restores_the_rows_it_deleted(engine: E
         "{err:?}"
     );
     // `a` was deleted before `b` was refused; the call is undone whole.
-    assert!(tx.get(a).unwrap().is_some(), "a is back inside the transaction");
+    assert!(
+        tx.get(a).unwrap().is_some(),
+        "a is back inside the transaction"
+    );
     tx.insert(Owner { name: "d".into() }).unwrap();
     tx.commit().unwrap();
     let tx = db.read().unwrap();
@@ -218,13 +223,24 @@ fn an_undelete_refused_by_a_released_value_restores_nothing_and_keeps_the_job(en
     // The member row restores first; its badge then clashes: neither may stay restored.
     let err = tx.undelete(old).unwrap_err();
     assert!(
-        matches!(&err, Error::Unique { table: "badges", index: "by_code", .. }),
+        matches!(
+            &err,
+            Error::Unique {
+                table: "badges",
+                index: "by_code",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(tx.get(old).unwrap().is_none(), "the member stays deleted");
     assert!(tx.get(badge).unwrap().is_none(), "the badge stays deleted");
     tx.commit().unwrap();
-    assert_eq!(db.pending_jobs().unwrap(), jobs, "the job was not cancelled");
+    assert_eq!(
+        db.pending_jobs().unwrap(),
+        jobs,
+        "the job was not cancelled"
+    );
     clock.advance(Duration::from_secs(24 * 3600));
     let report = db.run_due_jobs().unwrap();
     assert_eq!((report.completed, report.rows_deleted), (1, 2));

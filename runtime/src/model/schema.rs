@@ -308,6 +308,29 @@ index_descriptor! {
     UniqueIndex
 }
 
+impl crate::error::Error {
+    /// Whether this is a [`Unique`](crate::Error::Unique) violation of `index` (looking
+    /// through a [`BatchRow`](crate::Error::BatchRow)), so callers need not match strings.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// #[table(name = "users")]
+    /// struct User { #[unique] email: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<User>().in_memory()?;
+    /// db.write(|tx| tx.insert(User { email: "a@x".into() }))?;
+    /// let err = db.write(|tx| tx.insert(User { email: "a@x".into() })).unwrap_err();
+    /// assert!(err.is_unique(User::by_email()));
+    /// assert_eq!(err.unique_index(), Some(("users", "by_email")));
+    /// # Ok(()) }
+    /// ```
+    pub fn is_unique<T: Table, K>(&self, index: UniqueIndex<T, K>) -> bool {
+        self.unique_index() == Some((T::NAME, index.name()))
+    }
+}
+
 impl<T, K> From<UniqueIndex<T, K>> for Index<T, K> {
     fn from(u: UniqueIndex<T, K>) -> Self {
         Index::new(u.index, u.name)

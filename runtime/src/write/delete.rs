@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 
 use super::cause::{DeleteCause, UpdateCause};
+use super::notify::ChangeKind;
 use super::registry::TableOps;
 use super::tx::WriteTx;
 use crate::catalog::{child_index, full_key, index_keys};
 use crate::error::{Error, Result};
-use crate::model::{DeleteMode, Id, OnDelete, OnSoftDelete, Table};
+use crate::model::{Id, OnDelete, OnSoftDelete, Table};
 use crate::storage::{self, Sink};
 
 /// What a hard delete will do, planned before anything changes.
@@ -55,15 +56,8 @@ impl WriteTx {
     ///
     /// Fails with [`Error::NotFound`] if there is no such row.
     pub fn delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
-        let db = self.db.clone();
-        let slot = db.slot::<T>()?;
-        match db.tables[slot].schema.delete {
-            DeleteMode::Hard => self.hard_delete_slot(slot, id.get(), T::NAME),
-            DeleteMode::Soft => self.soft_delete_slot(slot, id.get(), T::NAME, None),
-            DeleteMode::Scheduled { delay_ms } => {
-                self.soft_delete_slot(slot, id.get(), T::NAME, Some(delay_ms))
-            }
-        }
+        let slot = self.db.slot::<T>()?;
+        self.delete_slot(slot, id.get())
     }
 
     /// Deletes row `id` hard whatever the table's delete mode, with the same foreign-key
@@ -247,6 +241,10 @@ impl WriteTx {
                 .remove_index(&info.index_tables[pos], &full_key(&key.prefix, id))?;
         }
         self.store.remove_row(T::NAME, id)?;
+        if self.track_changes {
+            let slot = db.slot::<T>()?;
+            self.record(slot, id, ChangeKind::Deleted);
+        }
         if let Some(h) = &hooks {
             for hook in &h.after_delete {
                 self.nested(|tx| hook(tx, &doc, cause))?;
@@ -511,5 +509,8 @@ pub(crate) fn table_ops<T: Table>() -> TableOps<WriteTx> {
             tx.set_fk::<T>(id, column, action, table, parent)
         },
         mark: |tx, id, stamp, cause| tx.mark::<T>(id, stamp, cause),
+        insert_link: |tx, from_col, from, to_col, to| {
+            tx.insert_link::<T>(from_col, from, to_col, to)
+        },
     }
 }

@@ -1,5 +1,8 @@
 //! Inserting rows: unique and foreign-key checks first, then the row and its index entries.
 
+use std::collections::{HashMap, HashSet};
+
+use super::notify::ChangeKind;
 use super::tx::WriteTx;
 use crate::catalog::{
     IndexKey, TableInfo, encode_row, full_key, index_keys, key_debug, unique_conflict,
@@ -100,6 +103,7 @@ impl WriteTx {
             self.store
                 .put_index(&info.index_tables[pos], &full_key(&key.prefix, id))?;
         }
+        self.record(slot, id, ChangeKind::Inserted);
         if let Some(h) = &hooks
             && !h.after_insert.is_empty()
         {
@@ -109,5 +113,143 @@ impl WriteTx {
             }
         }
         Ok(Id::from_raw(id))
+    }
+}
+
+impl WriteTx {
+    /// Inserts every row of `rows` and returns their ids, in order; all or nothing: if one row
+    /// is refused, none is kept and the error is [`Error::BatchRow`] with the row's position
+    /// and its own error (which names the value). An empty input is `Ok(vec![])`.
+    ///
+    /// Faster than a loop of [`insert`](WriteTx::insert) for a table without insert hooks: the
+    /// rows are checked first (unique keys against the table and against each other, foreign
+    /// keys once per distinct parent), then written, each index's entries in key order.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Tag { #[unique] name: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Tag>().in_memory()?;
+    /// let ids = db.write(|tx| tx.insert_many(["rust", "redb", "orm"].map(|n| Tag { name: n.into() })))?;
+    /// assert_eq!(ids.len(), 3);
+    /// let err = db.write(|tx| tx.insert_many(["new", "rust"].map(|n| Tag { name: n.into() }))).unwrap_err();
+    /// assert!(matches!(err, redorm::Error::BatchRow { position: 1, .. }));
+    /// assert!(err.is_unique(Tag::by_name()));
+    /// assert_eq!(db.read()?.query::<Tag>().count()?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn insert_many<T: Table>(
+        &mut self,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<Id<T>>> {
+        self.atomic(|tx| {
+            if tx.hooks::<T>().is_some() {
+                // Hooks may write anything between rows: insert them one by one.
+                let mut ids = Vec::new();
+                for (position, value) in rows.into_iter().enumerate() {
+                    ids.push(
+                        tx.insert_row(value)
+                            .map_err(|e| in_batch::<T>(position, e))?,
+                    );
+                }
+                return Ok(ids);
+            }
+            tx.insert_batch(rows)
+        })
+    }
+
+    fn insert_batch<T: Table>(&mut self, rows: impl IntoIterator<Item = T>) -> Result<Vec<Id<T>>> {
+        let db = self.db.clone();
+        let slot = db.slot::<T>()?;
+        let info = &db.tables[slot];
+        let header = RowHeader {
+            version: info.version,
+            created_at: db.clock.now_ms(),
+            deleted: None,
+        };
+        let indexes = info.schema.indexes.len();
+        let mut encoded: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut entries: Vec<Vec<Vec<u8>>> = vec![Vec::new(); indexes];
+        // Checked keys of the batch so far, per index: a later row may not repeat one.
+        let mut taken: Vec<HashMap<Vec<u8>, u64>> = vec![HashMap::new(); indexes];
+        // Parents already found live, per foreign key.
+        let mut parents: HashSet<(usize, u64)> = HashSet::new();
+        // The batch's ids, once it has one: consecutive from here.
+        let mut first: Option<u64> = None;
+        for (position, value) in rows.into_iter().enumerate() {
+            let checked = (|| -> Result<(u64, Vec<u8>, Vec<IndexKey>)> {
+                let row = encode_row(info, &header, &value)?;
+                let keys = index_keys(info, &value)?;
+                for (pos, key) in keys.iter().enumerate() {
+                    if let Some(&earlier) =
+                        key.checked.then(|| taken[pos].get(&key.prefix)).flatten()
+                    {
+                        return Err(Error::Unique {
+                            table: T::NAME,
+                            index: info.schema.indexes[pos].name,
+                            value: key_debug(info, pos, &value),
+                            existing: earlier,
+                        });
+                    }
+                }
+                self.check_unique(info, &keys, None, &value, None)?;
+                let id = self.next_id(slot)?;
+                let first = *first.get_or_insert(id);
+                for (pos, fk) in info.schema.foreign_keys.iter().enumerate() {
+                    let Some(target) = value.column_id(fk.column) else {
+                        continue;
+                    };
+                    // A reference to an earlier row of this batch is to a live row.
+                    let in_batch = fk.target == T::NAME && (first..id).contains(&target);
+                    if in_batch || parents.contains(&(pos, target)) {
+                        continue;
+                    }
+                    let live = storage::row_header(&self.store, fk.target, target)?
+                        .is_some_and(|h| h.deleted.is_none());
+                    if !live {
+                        return Err(Error::ForeignKey {
+                            table: T::NAME,
+                            column: info.schema.columns[fk.column].name,
+                            target: fk.target,
+                            target_id: target,
+                        });
+                    }
+                    parents.insert((pos, target));
+                }
+                Ok((id, row, keys))
+            })();
+            let (id, row, keys) = checked.map_err(|e| in_batch::<T>(position, e))?;
+            for (pos, key) in keys.into_iter().enumerate() {
+                entries[pos].push(full_key(&key.prefix, id));
+                if key.checked {
+                    taken[pos].insert(key.prefix, id);
+                }
+            }
+            encoded.push((id, row));
+        }
+        let mut ids = Vec::with_capacity(encoded.len());
+        for (id, row) in &encoded {
+            self.store.insert_row(T::NAME, *id, row)?;
+            self.record(slot, *id, ChangeKind::Inserted);
+            ids.push(Id::from_raw(*id));
+        }
+        for (pos, mut keys) in entries.into_iter().enumerate() {
+            keys.sort_unstable();
+            for key in &keys {
+                self.store.put_index(&info.index_tables[pos], key)?;
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// The error of row `position` of a bulk insert.
+fn in_batch<T: Table>(position: usize, error: Error) -> Error {
+    Error::BatchRow {
+        table: T::NAME,
+        position,
+        error: Box::new(error),
     }
 }

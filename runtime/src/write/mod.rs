@@ -6,10 +6,13 @@ mod cause;
 mod delete;
 pub mod hooks;
 mod insert;
+mod links;
+pub(crate) mod notify;
 mod registry;
 pub(crate) mod schedule;
 mod tx;
 mod update;
+pub(crate) mod upsert;
 
 pub(crate) use delete::table_ops;
 pub(crate) use registry::{HookSet, TableOps};

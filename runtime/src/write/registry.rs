@@ -50,6 +50,8 @@ pub(crate) struct TableOps<Tx> {
     pub(crate) remove: fn(&mut Tx, u64, &DeleteCause) -> Result<()>,
     pub(crate) set_fk: fn(&mut Tx, u64, usize, OnDelete, &'static str, u64) -> Result<()>,
     pub(crate) mark: fn(&mut Tx, u64, Option<Stamp>, &UpdateCause) -> Result<()>,
+    /// Inserts a join row holding two ids (column, id each), the rest at defaults.
+    pub(crate) insert_link: fn(&mut Tx, usize, u64, usize, u64) -> Result<u64>,
 }
 
 impl<Tx> Clone for TableOps<Tx> {

@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
+use super::notify::{ChangeKind, ChangeRecord, Notify};
 use super::registry::{HookSet, TableOps};
 use crate::catalog::Catalog;
 use crate::error::Result;
@@ -52,6 +54,11 @@ pub struct WriteTx {
     last_ids: HashMap<usize, u64>,
     pub(crate) hooks_on: bool,
     pub(crate) hook_depth: usize,
+    /// What the transaction changed, for after-commit hooks and subscribers (kept only when
+    /// one is registered).
+    pub(crate) changes: Vec<ChangeRecord>,
+    /// Whether to keep `changes`.
+    pub(crate) track_changes: bool,
 }
 
 /// What writes need beside the catalog: the registered hooks, and the per-table operations
@@ -60,6 +67,7 @@ pub struct WriteTx {
 pub(crate) struct WriteSetup {
     pub(crate) hooks: HookSet,
     pub(crate) ops: Vec<TableOps<WriteTx>>,
+    pub(crate) notify: Notify,
 }
 
 impl fmt::Debug for WriteTx {
@@ -79,6 +87,8 @@ impl WriteTx {
             last_ids: HashMap::new(),
             hooks_on: true,
             hook_depth: 0,
+            changes: Vec::new(),
+            track_changes: setup.notify.wanted(),
         })
     }
 
@@ -87,13 +97,34 @@ impl WriteTx {
         self.store.set_durability(durability)
     }
 
-    /// Makes every write of the transaction permanent.
+    /// Makes every write of the transaction permanent, then runs the after-commit hooks and
+    /// tells the subscribers (see [`Db::subscribe`](crate::Db::subscribe)).
     pub fn commit(mut self) -> Result<()> {
         for (&slot, &last) in &self.last_ids {
             self.store
                 .set_counter(self.db.tables[slot].schema.name, last)?;
         }
-        self.store.commit()
+        if self.changes.is_empty() {
+            return self.store.commit();
+        }
+        let (db, setup) = (self.db.clone(), self.setup.clone());
+        let records = std::mem::take(&mut self.changes);
+        let store = &self.store;
+        let changes = setup.notify.prepare(&records, |slot, id| {
+            store.with_row(db.tables[slot].schema.name, id, |b| Ok(b.to_vec()))
+        })?;
+        let _in_commit_order = setup.notify.order();
+        self.store.commit()?;
+        setup.notify.deliver(&db, &changes);
+        Ok(())
+    }
+
+    /// Notes that row `id` of table `slot` changed, for after-commit hooks and subscribers.
+    #[inline]
+    pub(crate) fn record(&mut self, slot: usize, id: u64, kind: ChangeKind) {
+        if self.track_changes {
+            self.changes.push(ChangeRecord { slot, id, kind });
+        }
     }
 
     /// Discards every write of the transaction (what dropping it does too).
@@ -112,25 +143,64 @@ impl WriteTx {
         out
     }
 
-    /// Runs one call of the public API all-or-nothing: when `f` fails, everything it wrote is
-    /// written back as it was (ids it took are given out again), so a caller that handles the
-    /// error can go on and commit. Only calls that can fail after their first write need it;
-    /// see [`WriteTx::may_fail_late`].
+    /// Runs `f` as a nested part of the transaction: when it returns `Err`, or panics,
+    /// everything it wrote — with the cascades and the hooks' writes it caused — is undone, and
+    /// the transaction goes on from where it was; when it returns `Ok`, its writes stay, for the
+    /// transaction to commit or not. Savepoints nest.
+    ///
+    /// A savepoint closure returns `redorm::Result`; to leave one with an error of your own,
+    /// return `Err(Error::cancel(your_error))` and get it back with
+    /// [`Error::cancelled_by`](crate::Error::cancelled_by). A panic inside undoes the
+    /// savepoint's writes before it goes on unwinding.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Seat { #[unique] code: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Seat>().in_memory()?;
+    /// db.write(|tx| {
+    ///     tx.insert(Seat { code: "1A".into() })?;
+    ///     // Book both seats or neither: 1A is taken, so 2B is not kept either.
+    ///     let both = tx.savepoint(|tx| {
+    ///         tx.insert(Seat { code: "2B".into() })?;
+    ///         tx.insert(Seat { code: "1A".into() })
+    ///     });
+    ///     assert!(both.is_err());
+    ///     tx.insert(Seat { code: "3C".into() })?;
+    ///     Ok(())
+    /// })?;
+    /// let codes: Vec<String> = db.read()?.query::<Seat>().allow_full_scan().all()?
+    ///     .iter().map(|s| s.code.clone()).collect();
+    /// assert_eq!(codes, ["1A", "3C"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn savepoint<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
+        self.atomic(f)
+    }
+
+    /// Runs one call all-or-nothing (a savepoint): when `f` fails or panics, everything it
+    /// wrote is written back as it was (ids it took are given out again) and what it recorded
+    /// for after-commit hooks is forgotten. Calls of the public API that can fail after their
+    /// first write use it; see [`WriteTx::may_fail_late`].
     pub(crate) fn atomic<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
         let mark = self.store.mark();
         let last_ids = self.last_ids.clone();
-        match f(self) {
-            Ok(out) => {
-                self.store.release(mark);
-                Ok(out)
-            }
-            Err(e) => {
-                // A failure to write back poisons the transaction (it cannot commit then); the
-                // caller is told what failed first.
-                let _ = self.store.rollback_to(mark);
-                self.last_ids = last_ids;
-                Err(e)
-            }
+        let changes = self.changes.len();
+        let out = panic::catch_unwind(AssertUnwindSafe(|| f(self)));
+        if let Ok(Ok(_)) = &out {
+            self.store.release(mark);
+        } else {
+            // A failure to write back poisons the transaction (it cannot commit then); the
+            // caller is told what failed first.
+            let _ = self.store.rollback_to(mark);
+            self.last_ids = last_ids;
+            self.changes.truncate(changes);
+        }
+        match out {
+            Ok(result) => result,
+            Err(panic) => panic::resume_unwind(panic),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Rewriting rows: `patch`, `replace`, and the read-check-write every update shares.
 
 use super::cause::UpdateCause;
+use super::notify::ChangeKind;
 use super::tx::WriteTx;
 use crate::catalog::{
     IndexKey, TableInfo, decode_parts, decode_value, encode_row, fk_values, full_key, index_keys,
@@ -119,6 +120,10 @@ impl WriteTx {
                 self.store.remove_index(table, &full_key(&o.prefix, id))?;
                 self.store.put_index(table, &full_key(&n.prefix, id))?;
             }
+        }
+        if self.track_changes {
+            let slot = self.db.slot::<T>()?;
+            self.record(slot, id, ChangeKind::Updated);
         }
         if let (Some(h), Some(old)) = (&hooks, &old)
             && !h.after_update.is_empty()
