@@ -84,6 +84,8 @@ pub struct Redorm {
     post_ids: Vec<Id<Post>>,
     prepared: Prepared,
     deep_cursor: Option<Cursor>,
+    /// Bulk-load with a loop of `insert` instead of `insert_many`.
+    by_loop: bool,
 }
 
 fn id<T: Table>(raw: u64) -> Res<Id<T>> {
@@ -95,7 +97,7 @@ fn post_sum(acc: u64, p: &Doc<Post>) -> u64 {
 }
 
 impl Redorm {
-    pub fn open(dir: &Path) -> Res<Redorm> {
+    pub fn open(dir: &Path, by_loop: bool) -> Res<Redorm> {
         let db = Db::builder()
             .table::<User>()
             .table::<Post>()
@@ -107,6 +109,7 @@ impl Redorm {
             post_ids: Vec::new(),
             prepared: Prepared::default(),
             deep_cursor: None,
+            by_loop,
         })
     }
 
@@ -168,20 +171,23 @@ impl Imp for Redorm {
         let users = std::mem::take(&mut self.prepared.users);
         let posts = std::mem::take(&mut self.prepared.posts);
         let comments = std::mem::take(&mut self.prepared.comments);
-        let mut n = 0u64;
+        let n = (users.len() + posts.len() + comments.len()) as u64;
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
-        for u in users {
-            self.user_ids.push(tx.insert(u)?);
-            n += 1;
-        }
-        for p in posts {
-            self.post_ids.push(tx.insert(p)?);
-            n += 1;
-        }
-        for c in comments {
-            tx.insert(c)?;
-            n += 1;
+        if self.by_loop {
+            for u in users {
+                self.user_ids.push(tx.insert(u)?);
+            }
+            for p in posts {
+                self.post_ids.push(tx.insert(p)?);
+            }
+            for c in comments {
+                tx.insert(c)?;
+            }
+        } else {
+            self.user_ids = tx.insert_many(users)?;
+            self.post_ids = tx.insert_many(posts)?;
+            tx.insert_many(comments)?;
         }
         tx.commit()?;
         Ok(n)

@@ -33,14 +33,17 @@ use workload::{Counts, PAGE, Workload};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
     Redorm,
+    /// redorm with the bulk load written as a loop of `insert` (what `insert_many` replaces).
+    RedormLoop,
     Redb,
     SqliteFull,
     SqliteNormal,
     NativeDb,
 }
 
-const ALL: [Which; 5] = [
+const ALL: [Which; 6] = [
     Which::Redorm,
+    Which::RedormLoop,
     Which::Redb,
     Which::SqliteFull,
     Which::SqliteNormal,
@@ -51,6 +54,7 @@ impl Which {
     fn key(self) -> &'static str {
         match self {
             Which::Redorm => "redorm",
+            Which::RedormLoop => "redorm-loop",
             Which::Redb => "redb",
             Which::SqliteFull => "sqlite-full",
             Which::SqliteNormal => "sqlite-normal",
@@ -61,6 +65,7 @@ impl Which {
     fn title(self) -> &'static str {
         match self {
             Which::Redorm => "redorm",
+            Which::RedormLoop => "redorm, bulk load by insert loop",
             Which::Redb => "redb (hand-written)",
             Which::SqliteFull => "SQLite FULL",
             Which::SqliteNormal => "SQLite NORMAL",
@@ -70,7 +75,8 @@ impl Which {
 
     fn open(self, dir: &std::path::Path) -> Res<Box<dyn Imp>> {
         Ok(match self {
-            Which::Redorm => Box::new(imp_redorm::Redorm::open(dir)?),
+            Which::Redorm => Box::new(imp_redorm::Redorm::open(dir, false)?),
+            Which::RedormLoop => Box::new(imp_redorm::Redorm::open(dir, true)?),
             Which::Redb => Box::new(imp_redb::HandRedb::open(dir)?),
             Which::SqliteFull => Box::new(imp_sqlite::Sqlite::open(dir, "FULL")?),
             Which::SqliteNormal => Box::new(imp_sqlite::Sqlite::open(dir, "NORMAL")?),
