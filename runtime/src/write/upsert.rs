@@ -30,8 +30,11 @@ impl WriteTx {
     /// `index` — applies `update` to that row instead (it may change any column, other unique
     /// ones included: checked as any update). Returns the row's id and which it was.
     ///
-    /// A compound unique index works the same. For a key held only by a soft-deleted row, see
-    /// the [module rule](self): refused unless the index releases soft-deleted values.
+    /// A compound unique index works the same. A key held only by a soft-deleted row is never
+    /// revived behind your back: the write is refused with [`Error::Unique`] naming that row
+    /// (undelete it, or hard-delete it, first) — unless the index releases soft-deleted values
+    /// ([`DbBuilder::release_on_soft_delete`](crate::DbBuilder::release_on_soft_delete)), in
+    /// which case the value is inserted as a new row.
     ///
     /// ```
     /// use redorm::prelude::*;
