@@ -484,8 +484,11 @@ impl WriteStore {
     pub(crate) fn insert_row(&mut self, table: &str, id: u64, bytes: &[u8]) -> Result<()> {
         let space = Space::Rows(table);
         let key = id.to_be_bytes();
-        self.remember(space, &key)?;
         if self.write(|t| t.put_new(space, &key, bytes))? {
+            // The key was free: undoing the insert removes it (no read needed to know).
+            if self.undo.recording() {
+                self.undo.record(space, &key, None);
+            }
             return Ok(());
         }
         Err(Error::Corrupt {
@@ -572,12 +575,24 @@ impl Sink for WriteStore {
         self.remove(Space::Rows(table), &id.to_be_bytes())
     }
 
+    // Index entries have no value: whether the key was there, which the write itself
+    // reports, is all an undo needs, so these skip the read before the write.
     fn put_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.put(Space::Index(index), key, &[])
+        let space = Space::Index(index);
+        let existed = self.write(|t| t.put(space, key, &[]))?;
+        if self.undo.recording() && !existed {
+            self.undo.record(space, key, None);
+        }
+        Ok(())
     }
 
     fn remove_index(&mut self, index: &str, key: &[u8]) -> Result<()> {
-        self.remove(Space::Index(index), key)
+        let space = Space::Index(index);
+        let existed = self.write(|t| t.remove(space, key))?;
+        if self.undo.recording() && existed {
+            self.undo.record(space, key, Some(Vec::new()));
+        }
+        Ok(())
     }
 }
 
