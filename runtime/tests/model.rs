@@ -1397,8 +1397,7 @@ fn check_relations<R: Reads>(r: &R, m: &Model) {
             .map(|j| j.2.tag_id.get())
             .filter(|&t| m.live(Tab::Tag, t))
             .collect();
-        v.sort();
-        v // TEMP
+        v // join-row order
     };
     let orgs = r
         .q::<Org>()
@@ -1411,9 +1410,7 @@ fn check_relations<R: Reads>(r: &R, m: &Model) {
             let users = o.get(Org::users()).iter().map(|u| {
                 let posts = u.get(User::posts()).iter();
                 let posts = posts.map(|p| (p.id.get(), ids_of(p.get(Post::tags()))));
-                let mut posts: Vec<_> = posts.collect();
-                posts.sort(); // TEMP
-                (u.id.get(), posts)
+                (u.id.get(), posts.collect())
             });
             (o.id.get(), users.collect())
         })
@@ -1502,7 +1499,7 @@ fn check_relations<R: Reads>(r: &R, m: &Model) {
         .collect();
     assert_eq!(got, want, "posts with author, editor, tags");
 
-    // Per parent: order (in memory: ties by id ascending) and limit.
+    // Per parent: order (ties by id in the direction of the last key: descending) and limit.
     let tags = r
         .q::<Tag>()
         .with(Tag::posts().order_by(Post::score().desc()).limit(2))
@@ -1517,13 +1514,18 @@ fn check_relations<R: Reads>(r: &R, m: &Model) {
         .into_iter()
         .map(|t| {
             let joins = m.typed::<PostTag>(Vis::Live).into_iter();
-            let mut posts: Vec<(std::cmp::Reverse<i32>, u64)> = joins
+            let mut posts: Vec<(std::cmp::Reverse<i32>, std::cmp::Reverse<u64>)> = joins
                 .filter(|j| j.2.tag_id.get() == t && m.live(Tab::Post, j.2.post_id.get()))
                 .map(|j| j.2.post_id.get())
-                .map(|p| (std::cmp::Reverse(m.get::<Post>(p).score), p))
+                .map(|p| {
+                    (
+                        std::cmp::Reverse(m.get::<Post>(p).score),
+                        std::cmp::Reverse(p),
+                    )
+                })
                 .collect();
             posts.sort();
-            (t, posts.into_iter().take(2).map(|(_, p)| p).collect())
+            (t, posts.into_iter().take(2).map(|(_, p)| p.0).collect())
         })
         .collect();
     assert_eq!(got, want, "tags with their 2 best posts");

@@ -7,10 +7,11 @@ use crate::model::{Arg, Column};
 
 use super::filter::*;
 
-fn pred<T, C>(col: &Col<T, C>, pred: Pred) -> Filter<T> {
+fn pred<T, C: Column>(col: &Col<T, C>, pred: Pred) -> Filter<T> {
     Filter::from_expr(Expr::Pred {
         column: col.position(),
         name: col.name(),
+        nullable: C::NULLABLE,
         pred,
     })
 }
@@ -43,11 +44,14 @@ impl<T, C: Column> Col<T, C> {
     pub fn eq(&self, v: impl Arg<C>) -> Filter<T> {
         value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Eq, k))
     }
-    /// Not equal to `v` (a `None` column is not equal to `Some(v)`).
+    /// Not equal to `v`. On an `Option` column, `None` is not equal to `Some(v)`, so
+    /// `ne(Some(v))` matches the `None` rows too (as `!=` does in Rust; unlike SQL's `<>`).
     pub fn ne(&self, v: impl Arg<C>) -> Filter<T> {
         value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Ne, k))
     }
-    /// Greater than `v`, in the column's key order (for `Option`, `None` is smallest).
+    /// Greater than `v`, in the column's order. Like every range (`gt`, `gte`, `lt`, `lte`,
+    /// `between`) it never matches `None` on an `Option` column (`is_null` does), though
+    /// ordering puts `None` first.
     pub fn gt(&self, v: impl Arg<C>) -> Filter<T> {
         value_or_invalid(self, v, |k| Pred::Cmp(CmpOp::Gt, k))
     }
@@ -92,7 +96,8 @@ impl<T, C: Column> Col<T, C> {
             )),
         }
     }
-    /// Equal to none of `vs`. An empty list matches everything.
+    /// Equal to none of `vs`. An empty list matches everything. Like `ne`, it matches `None`
+    /// on an `Option` column unless `None` is one of `vs`.
     pub fn not_in<A: Arg<C>>(&self, vs: impl IntoIterator<Item = A>) -> Filter<T> {
         match values(vs) {
             Ok(vs) => pred(self, Pred::NotIn(vs)),

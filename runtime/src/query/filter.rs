@@ -122,12 +122,24 @@ pub(crate) enum Pred {
     },
 }
 
+impl Pred {
+    /// `gt`, `gte`, `lt`, `lte`, `between`: the operators that never match `None`.
+    pub(crate) fn is_range(&self) -> bool {
+        matches!(
+            self,
+            Pred::Cmp(CmpOp::Gt | CmpOp::Gte | CmpOp::Lt | CmpOp::Lte, _) | Pred::Between(..)
+        )
+    }
+}
+
 /// The expression tree, untyped: columns are positions in the table schema.
 #[derive(Clone)]
 pub(crate) enum Expr {
     Pred {
         column: usize,
         name: &'static str,
+        /// The column is an `Option`: ranges never match its `None`.
+        nullable: bool,
         pred: Pred,
     },
     And(Vec<Expr>),
@@ -296,12 +308,21 @@ impl Expr {
     /// Whether `row` satisfies the expression. `Err` for an invalid filter.
     pub(crate) fn eval<T: Table>(&self, row: &T, scratch: &mut Vec<u8>) -> Result<bool, String> {
         Ok(match self {
-            Expr::Pred { column, pred, .. } => {
+            Expr::Pred {
+                column,
+                pred,
+                nullable,
+                ..
+            } => {
                 if matches!(pred, Pred::IsNull) {
                     return Ok(row.column_is_null(*column));
                 }
                 if matches!(pred, Pred::IsNotNull) {
                     return Ok(!row.column_is_null(*column));
+                }
+                // A range never matches `None` (though `None` orders first).
+                if *nullable && pred.is_range() && row.column_is_null(*column) {
+                    return Ok(false);
                 }
                 scratch.clear();
                 row.encode_column_key(*column, scratch)

@@ -193,7 +193,10 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut all: Vec<Doc<C>> = Vec::new();
                 let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
                 for &pid in &distinct {
-                    let ids = probe(&cx.tx, table, &fk_prefix(pid, *nullable))?;
+                    // In id order whichever index served the probe (its later columns
+                    // would order them otherwise).
+                    let mut ids = probe(&cx.tx, table, &fk_prefix(pid, *nullable))?;
+                    ids.sort_unstable();
                     let mut rows = Vec::with_capacity(ids.len());
                     for id in ids {
                         let doc = match self.read(cx, info, id)? {
@@ -249,7 +252,9 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut targets_of: HashMap<u64, Vec<u64>> = HashMap::new();
                 let mut all_targets: Vec<u64> = Vec::new();
                 for &pid in &distinct {
-                    let join_ids = probe(&cx.tx, table, &fk_prefix(pid, join.from_nullable))?;
+                    // Join-row (id) order whichever index served the probe.
+                    let mut join_ids = probe(&cx.tx, table, &fk_prefix(pid, join.from_nullable))?;
+                    join_ids.sort_unstable();
                     let mut targets = Vec::with_capacity(join_ids.len());
                     for jid in join_ids {
                         if let Some(t) = (join.target_of)(cx.tx, cx.db, jid, join.to)? {

@@ -14,11 +14,13 @@
 //! `order_by`; then the one with fewer probes; then the one declared first. Parts the index
 //! does not consume are checked on each row read (post-filters). `using(index)` forces an index.
 //!
-//! `order_by` is served by the chosen index when its columns, after the pinned ones (columns
-//! pinned to a single value may be skipped), start with the ordered columns, all ascending or
-//! all descending; otherwise the rows are sorted in memory. Several probes are merged in order.
-//! Rows with equal order keys come in id order. A query without `order_by` returns rows in the
-//! order of the index it reads, or by id when it reads the table itself.
+//! `order_by` is served by the chosen index when its columns after the pinned ones are exactly
+//! the ordered columns (columns pinned to a single value may be skipped), all ascending or all
+//! descending; otherwise the rows are sorted in memory. Several probes are merged in order.
+//! Rows with equal order keys come by id in the direction of the last order key, on every path
+//! (index forwards or backwards, in-memory sort, relation `order_by`, pagination), so `limit`
+//! keeps the same rows whichever path serves the query. A query without `order_by` returns
+//! rows in the order of the index it reads, or by id when it reads the table itself.
 //!
 //! In strict mode (the default) a query whose filter no index narrows, or whose `order_by`
 //! no index serves, would read the whole table: it fails with [`Error::IndexRequired`], which
@@ -26,8 +28,10 @@
 //! database was opened with `strict(false)`. A query with neither filter nor order reads rows
 //! by id, which is never an error.
 //!
-//! Comparisons use the column's key order: for `Option` columns `None` sorts first, so
-//! `lt(Some(x))` matches `None` too; floats are in total order (`-NaN < -inf < … < inf < NaN`).
+//! Comparisons use the column's key order, in which `None` sorts first and floats are in total
+//! order (`-NaN < -inf < … < inf < NaN`); but a range (`gt`, `gte`, `lt`, `lte`, `between`)
+//! never matches `None` (through an index or per row), while `ne` and `not_in` match it as
+//! Rust's `!=` does.
 
 pub(crate) mod compare;
 mod cursor;

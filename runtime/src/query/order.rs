@@ -73,8 +73,9 @@ impl<T> Hash for Order<T> {
 }
 
 /// Compares two rows by their encoded order keys, each ascending or descending as `desc`
-/// says; rows with equal keys compare by id. The one comparison of the in-memory sort of a
-/// query and of a relation's per-parent order.
+/// says; rows with equal keys compare by id in the direction of the last key (the order an
+/// index read forwards or backwards gives them). The one comparison of the in-memory sort of
+/// a query and of a relation's per-parent order.
 pub(crate) fn compare_keyed(desc: &[bool], a: (&[Vec<u8>], u64), b: (&[Vec<u8>], u64)) -> Ordering {
     for (i, &d) in desc.iter().enumerate() {
         let o = a.0[i].cmp(&b.0[i]);
@@ -83,5 +84,10 @@ pub(crate) fn compare_keyed(desc: &[bool], a: (&[Vec<u8>], u64), b: (&[Vec<u8>],
             return o;
         }
     }
-    a.1.cmp(&b.1)
+    let by_id = a.1.cmp(&b.1);
+    if desc.last() == Some(&true) {
+        by_id.reverse()
+    } else {
+        by_id
+    }
 }

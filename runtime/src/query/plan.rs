@@ -101,8 +101,13 @@ pub(crate) enum Use<'e> {
     /// Pins the column to these key values.
     Pin(Vec<&'e [u8]>),
     /// Bounds the column; `exact` when the bound alone decides the part (a `like` with
-    /// wildcards after its literal prefix is only narrowed by it, and still checked per row).
-    Range(Bounds<'e>, bool),
+    /// wildcards after its literal prefix is only narrowed by it, and still checked per row);
+    /// `not_null` when the range also leaves out `None` (every range on an `Option`).
+    Range {
+        bound: Bounds<'e>,
+        exact: bool,
+        not_null: bool,
+    },
 }
 
 /// The key of `None`, for `is_null` pins.
@@ -111,8 +116,18 @@ pub(crate) const NULL_KEY: &[u8] = &[0];
 pub(crate) fn classify(e: &Expr) -> Option<(usize, Use<'_>)> {
     use crate::query::filter::CmpOp;
     match e {
-        Expr::Pred { column, pred, .. } => {
+        Expr::Pred {
+            column,
+            pred,
+            nullable,
+            ..
+        } => {
             let column = *column;
+            let range = |bound, exact| Use::Range {
+                bound,
+                exact,
+                not_null: *nullable,
+            };
             match pred {
                 Pred::Cmp(CmpOp::Eq, v) => Some((column, Use::Pin(vec![v.key.as_slice()]))),
                 Pred::In(vs) => Some((
@@ -120,6 +135,7 @@ pub(crate) fn classify(e: &Expr) -> Option<(usize, Use<'_>)> {
                     Use::Pin(vs.iter().map(|v| v.key.as_slice()).collect()),
                 )),
                 Pred::IsNull => Some((column, Use::Pin(vec![NULL_KEY]))),
+                Pred::IsNotNull => Some((column, range(Bounds::Lo(NULL_KEY, false), true))),
                 Pred::Cmp(CmpOp::Ne, _) => None,
                 Pred::Cmp(op, v) => {
                     let k = v.key.as_slice();
@@ -129,10 +145,10 @@ pub(crate) fn classify(e: &Expr) -> Option<(usize, Use<'_>)> {
                         CmpOp::Lt => Bounds::Hi(k, false),
                         _ => Bounds::Hi(k, true),
                     };
-                    Some((column, Use::Range(bound, true)))
+                    Some((column, range(bound, true)))
                 }
                 Pred::Between(lo, hi) => {
-                    Some((column, Use::Range(Bounds::Between(&lo.key, &hi.key), true)))
+                    Some((column, range(Bounds::Between(&lo.key, &hi.key), true)))
                 }
                 Pred::Str {
                     op: op @ (StrOp::StartsWith | StrOp::Like),
@@ -149,7 +165,7 @@ pub(crate) fn classify(e: &Expr) -> Option<(usize, Use<'_>)> {
                     let exact = *op == StrOp::StartsWith
                         || (pattern.ends_with('%')
                             && !pattern[..pattern.len() - 1].contains(['%', '_']));
-                    Some((column, Use::Range(Bounds::Prefix(prefix_key), exact)))
+                    Some((column, range(Bounds::Prefix(prefix_key), exact)))
                 }
                 _ => None,
             }
@@ -249,10 +265,20 @@ pub(crate) fn plan(
             let mut r = ColRange::default();
             let mut any = false;
             for (i, u) in uses.iter().enumerate() {
-                if let Some((c, Use::Range(bound, exact))) = u
+                if let Some((
+                    c,
+                    Use::Range {
+                        bound,
+                        exact,
+                        not_null,
+                    },
+                )) = u
                     && *c == next
                 {
                     r.apply(bound);
+                    if *not_null {
+                        r.tighten_lo(NULL_KEY, false);
+                    }
                     r.parts.push(i);
                     if *exact {
                         consumed.push(i);
@@ -273,7 +299,7 @@ pub(crate) fn plan(
             .collect();
         let order_served = if wanted.is_empty() {
             Some(false)
-        } else if wanted.len() <= rest.len()
+        } else if wanted.len() == rest.len()
             && wanted.iter().zip(&rest).all(|((c, _), r)| c == r)
             && wanted.iter().all(|(_, d)| *d == wanted[0].1)
         {
@@ -458,7 +484,7 @@ impl Plan {
         for part in conjuncts(self.residual.as_ref()) {
             match classify(&part) {
                 Some((c, Use::Pin(_))) => eq.push(c),
-                Some((c, Use::Range(..))) => range.push(c),
+                Some((c, Use::Range { .. })) => range.push(c),
                 None => {
                     if let Expr::Pred { column, .. } = part {
                         range.push(column);

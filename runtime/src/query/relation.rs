@@ -276,8 +276,9 @@ impl<P, C> Relation<P, C, ToMany> {
         filter.and_into(&mut self.filter);
         self
     }
-    /// Orders each parent's rows (call again for further keys). Sorted in memory per parent;
-    /// without it rows come in id order (in join-row order for `many_to_many`).
+    /// Orders each parent's rows (call again for further keys). Sorted in memory per parent,
+    /// ties by id in the direction of the last key; without it rows come in id order (in
+    /// join-row order for `many_to_many`), whichever index serves the lookup.
     pub fn order_by(mut self, order: Order<C>) -> Self {
         self.order.push(order);
         self
