@@ -1390,7 +1390,7 @@ fn check_filters<R: Reads>(r: &R, m: &Model) {
 fn check_relations<R: Reads>(r: &R, m: &Model) {
     type Tree = Vec<(u64, Vec<(u64, Vec<(u64, Vec<u64>)>)>)>;
     let live_tags_of = |post: u64| -> Vec<u64> {
-        let mut v: Vec<u64> = m
+        let v: Vec<u64> = m
             .typed::<PostTag>(Vis::Live)
             .into_iter()
             .filter(|j| j.2.post_id.get() == post)
