@@ -41,12 +41,21 @@ impl SpaceBuf {
     }
 }
 
-/// What a key held before a write changed it (`None`: it was absent).
+/// What a key held before a write changed it (`None`: it was absent), handed back on rollback.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) space: SpaceBuf,
     pub(crate) key: Vec<u8>,
     pub(crate) old: Option<Vec<u8>>,
+}
+
+/// One recorded write: its space (a slot in `UndoLog::spaces`) and key (a range of
+/// `UndoLog::keys`), so recording allocates nothing but a replaced value.
+#[derive(Debug)]
+struct Recorded {
+    space: usize,
+    key: std::ops::Range<usize>,
+    old: Option<Vec<u8>>,
 }
 
 /// A point to roll back to; from `WriteStore::mark`.
@@ -56,11 +65,15 @@ pub(crate) struct Mark {
     pub(crate) position: usize,
 }
 
-/// The entries recorded since the outermost open mark.
+/// The entries recorded since the outermost open mark. A bulk call records one entry per
+/// key it writes, hundreds of thousands for a large `insert_many`: keys share one buffer and
+/// space names are kept once, so recording costs no allocation per write.
 #[derive(Debug, Default)]
 pub(crate) struct UndoLog {
     open: usize,
-    entries: Vec<Entry>,
+    entries: Vec<Recorded>,
+    keys: Vec<u8>,
+    spaces: Vec<SpaceBuf>,
 }
 
 impl UndoLog {
@@ -78,9 +91,19 @@ impl UndoLog {
     }
 
     pub(crate) fn record(&mut self, space: Space<'_>, key: &[u8], old: Option<Vec<u8>>) {
-        self.entries.push(Entry {
-            space: SpaceBuf::of(space),
-            key: key.to_vec(),
+        // Few distinct spaces per call, and runs of writes to the same one: search from the end.
+        let slot = match self.spaces.iter().rposition(|s| s.space() == space) {
+            Some(slot) => slot,
+            None => {
+                self.spaces.push(SpaceBuf::of(space));
+                self.spaces.len() - 1
+            }
+        };
+        let start = self.keys.len();
+        self.keys.extend_from_slice(key);
+        self.entries.push(Recorded {
+            space: slot,
+            key: start..self.keys.len(),
             old,
         });
     }
@@ -93,10 +116,19 @@ impl UndoLog {
 
     /// Closes `mark` and hands back the entries recorded since it, newest first.
     pub(crate) fn take_since(&mut self, mark: Mark) -> Vec<Entry> {
-        let mut undone = self
+        let at = mark.position.min(self.entries.len());
+        let undone: Vec<Entry> = self
             .entries
-            .split_off(mark.position.min(self.entries.len()));
-        undone.reverse();
+            .drain(at..)
+            .rev()
+            .map(|r| Entry {
+                space: self.spaces[r.space].clone(),
+                key: self.keys[r.key].to_vec(),
+                old: r.old,
+            })
+            .collect();
+        let keys_at = self.entries.last().map_or(0, |r| r.key.end);
+        self.keys.truncate(keys_at);
         self.close();
         undone
     }
@@ -105,6 +137,8 @@ impl UndoLog {
         self.open = self.open.saturating_sub(1);
         if self.open == 0 {
             self.entries.clear();
+            self.keys.clear();
+            self.spaces.clear();
         }
     }
 }
