@@ -142,3 +142,68 @@ impl UndoLog {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn keys(entries: &[Entry]) -> Vec<(SpaceBuf, Vec<u8>, Option<Vec<u8>>)> {
+        entries
+            .iter()
+            .map(|e| (e.space.clone(), e.key.clone(), e.old.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn nested_marks_hand_back_their_own_entries_newest_first() {
+        let mut log = UndoLog::default();
+        assert!(!log.recording());
+        let outer = log.mark();
+        log.record(Space::Rows("users"), &[1], None);
+        log.record(Space::Index("users#by_email"), b"ann", Some(Vec::new()));
+        let inner = log.mark();
+        log.record(Space::Rows("users"), &[2, 2], Some(vec![9]));
+        log.record(Space::Jobs, &[3, 3, 3], None);
+        let undone = log.take_since(inner);
+        assert_eq!(
+            keys(&undone),
+            [
+                (SpaceBuf::Jobs, vec![3, 3, 3], None),
+                (SpaceBuf::Rows("users".into()), vec![2, 2], Some(vec![9])),
+            ]
+        );
+        assert!(log.recording(), "the outer mark is still open");
+        log.record(Space::Seq, &[4], None);
+        let undone = log.take_since(outer);
+        assert_eq!(
+            keys(&undone),
+            [
+                (SpaceBuf::Seq, vec![4], None),
+                (
+                    SpaceBuf::Index("users#by_email".into()),
+                    b"ann".to_vec(),
+                    Some(Vec::new())
+                ),
+                (SpaceBuf::Rows("users".into()), vec![1], None),
+            ]
+        );
+        assert!(!log.recording());
+    }
+
+    #[test]
+    fn a_released_inner_mark_stays_undoable_by_the_outer_one() {
+        let mut log = UndoLog::default();
+        let outer = log.mark();
+        let inner = log.mark();
+        log.record(Space::Rows("t"), &[7], None);
+        log.release(inner);
+        let undone = log.take_since(outer);
+        assert_eq!(keys(&undone), [(SpaceBuf::Rows("t".into()), vec![7], None)]);
+        let again = log.mark();
+        assert!(
+            log.take_since(again).is_empty(),
+            "closing the last mark empties the log"
+        );
+    }
+}
