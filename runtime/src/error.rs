@@ -116,15 +116,18 @@ pub enum Error {
     /// (or its order). Add the suggested index, or say `.allow_full_scan()`.
     #[error(
         "query on `{table}` needs an index: no index serves {filter}, so it would scan the whole \
-         table. Add `{suggestion}` to the table's #[table(...)] attribute, or call \
-         `.allow_full_scan()` on the query (or open the database with `.strict(false)`)"
+         table. {suggestion}; or call `.allow_full_scan()` on the query (or open the database \
+         with `.strict(false)`)"
     )]
     IndexRequired {
         /// Table name.
         table: &'static str,
         /// The part of the query no index serves.
         filter: String,
-        /// An index declaration that would serve it.
+        /// What to do instead, as sentences joined by `; `: the index declaration to add
+        /// ("Add `index(by_x = [x])` to the table's #[table(...)] attribute"), and for each
+        /// operator no index can serve (`contains`, `ends_with`, `ne`, `not_in`, an `OR`
+        /// across columns) what would work.
         suggestion: String,
     },
 

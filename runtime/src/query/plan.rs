@@ -476,37 +476,104 @@ impl Plan {
         parts.join(" and ")
     }
 
+    /// What to do so the query does not read the whole table: the index to declare, and for
+    /// each operator no index can serve (`contains`, `ends_with`, `ne`, …), what works instead.
     pub(crate) fn suggestion(&self, schema: &TableSchema, order: &[(usize, bool)]) -> String {
         // Equality columns first, then a range column, then the order columns.
-        let mut cols: Vec<usize> = Vec::new();
         let mut eq = Vec::new();
         let mut range = Vec::new();
+        let mut never = Vec::new();
         for part in conjuncts(self.residual.as_ref()) {
             match classify(&part) {
                 Some((c, Use::Pin(_))) => eq.push(c),
                 Some((c, Use::Range { .. })) => range.push(c),
-                None => {
-                    if let Expr::Pred { column, .. } = part {
-                        range.push(column);
-                    }
-                }
+                None => never.push(unservable(&part)),
             }
         }
+        let mut cols: Vec<usize> = Vec::new();
+        // The order columns go last; alone they are worth an index only if the order is what
+        // needs one.
+        let with_order = self.sort.is_some() || !eq.is_empty() || !range.is_empty();
         for c in eq
             .into_iter()
             .chain(range.into_iter().take(1))
-            .chain(order.iter().map(|o| o.0))
+            .chain(order.iter().map(|o| o.0).filter(|_| with_order))
         {
             if !cols.contains(&c) {
                 cols.push(c);
             }
         }
-        if cols.is_empty() {
-            return "an index on the filtered columns".to_string();
+        let mut advice = Vec::new();
+        if !cols.is_empty() {
+            let names: Vec<&str> = cols.iter().map(|&c| schema.columns[c].name).collect();
+            advice.push(format!(
+                "Add `index(by_{} = [{}])` to the table's #[table(...)] attribute",
+                names.join("_"),
+                names.join(", ")
+            ));
         }
-        let names: Vec<&str> = cols.iter().map(|&c| schema.columns[c].name).collect();
-        format!("index(by_{} = [{}])", names.join("_"), names.join(", "))
+        advice.extend(never);
+        if advice.is_empty() {
+            return "Add an index on the filtered columns to the table's #[table(...)] attribute"
+                .to_string();
+        }
+        advice.join("; ")
     }
+}
+
+/// Why no index can serve `part` (a filter part `classify` finds no use for), and what to do.
+fn unservable(part: &Expr) -> String {
+    use crate::query::filter::CmpOp;
+    let Expr::Pred { name, pred, .. } = part else {
+        return match part {
+            Expr::Or(_) => format!(
+                "no index serves `{part}` (an OR across columns or operators): run one query \
+                 per branch"
+            ),
+            Expr::Not(_) => format!(
+                "no index serves `{part}` (a NOT): state the rows you want with eq, in_ or a \
+                 range"
+            ),
+            _ => format!("no index serves `{part}`"),
+        };
+    };
+    let (op, instead) = match pred {
+        Pred::Str {
+            op: StrOp::Contains,
+            ..
+        } => (
+            "contains",
+            "keep the searchable words in a related table with an index on the word, or \
+             match a prefix (starts_with) of an indexed copy (e.g. lowercased)",
+        ),
+        Pred::Str {
+            op: StrOp::EndsWith,
+            ..
+        } => (
+            "ends_with",
+            "store the reversed string in an indexed column and use starts_with on it",
+        ),
+        Pred::Str {
+            op: StrOp::Like, ..
+        } => (
+            "like with a leading wildcard",
+            "start the pattern with literal characters (served as a prefix range), or keep \
+             the searchable words in a related table with an index",
+        ),
+        Pred::Cmp(CmpOp::Ne, _) => (
+            "ne",
+            "ask for the values you want (eq, in_ or a range), which an index serves",
+        ),
+        Pred::NotIn(_) => (
+            "not_in",
+            "ask for the values you want (in_ or a range), which an index serves",
+        ),
+        _ => ("this operator", "rewrite it with eq, in_ or a range"),
+    };
+    format!(
+        "`{op}` on `{name}` is never served by an index (an index serves equality, ranges and \
+         prefixes): {instead}"
+    )
 }
 
 #[cfg(test)]
