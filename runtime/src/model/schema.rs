@@ -57,6 +57,13 @@ pub trait Table: Sized + Send + Sync + 'static {
     /// The `Debug` form of column `column`, for error messages.
     fn column_debug(&self, column: usize) -> String;
 
+    /// Column `column` itself, type-erased (for aggregates and groups, which downcast it to
+    /// the column's type). `None` for a position the table does not have.
+    fn column_ref(&self, column: usize) -> Option<&dyn std::any::Any> {
+        let _ = column;
+        None
+    }
+
     /// The row id held by column `column` when it is an `Id<_>` (or a `Some(Id<_>)`).
     fn column_id(&self, column: usize) -> Option<u64> {
         let _ = column;
@@ -217,6 +224,37 @@ pub struct Col<T, C> {
     index: usize,
     name: &'static str,
     _marker: PhantomData<fn() -> (T, C)>,
+}
+
+impl<T: Table, C: 'static> Col<T, C> {
+    /// This column's value in `row`.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Point { x: i32, label: String }
+    ///
+    /// let p = Point { x: 3, label: "a".into() };
+    /// assert_eq!(Point::x().of(&p), &3);
+    /// assert_eq!(Point::label().of(&p), "a");
+    /// ```
+    #[track_caller]
+    pub fn of<'r>(&self, row: &'r T) -> &'r C {
+        match row
+            .column_ref(self.index)
+            .and_then(|v| v.downcast_ref::<C>())
+        {
+            Some(v) => v,
+            // A descriptor is made by the derive for its own table and column: the position
+            // and type always match (only a hand-written `Col::new` could break that).
+            None => panic!(
+                "column descriptor `{}` (position {}) does not match table `{}`",
+                self.name,
+                self.index,
+                T::NAME
+            ),
+        }
+    }
 }
 
 impl<T, C> Col<T, C> {

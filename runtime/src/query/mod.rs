@@ -33,6 +33,7 @@
 //! never matches `None` (through an index or per row), while `ne` and `not_in` match it as
 //! Rust's `!=` does.
 
+mod aggregate;
 pub(crate) mod compare;
 mod cursor;
 mod exec;
@@ -46,6 +47,7 @@ pub(crate) mod read;
 pub(crate) mod relation;
 mod scan;
 
+pub use aggregate::{GroupBy, Numeric};
 pub use cursor::{Cursor, Page};
 pub use iter::QueryIter;
 pub use order::Order;

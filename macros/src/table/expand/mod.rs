@@ -165,6 +165,16 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
                     }
                 }
 
+                fn column_ref(
+                    &self,
+                    __redorm_column: usize,
+                ) -> #p::Option<&dyn ::core::any::Any> {
+                    match __redorm_column {
+                        #( #positions => #p::Some(&self.#field_idents), )*
+                        _ => #p::None,
+                    }
+                }
+
                 fn column_id(&self, __redorm_column: usize) -> #p::Option<u64> {
                     match __redorm_column {
                         #( #positions => #p::as_id(&self.#field_idents), )*
