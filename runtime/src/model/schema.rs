@@ -227,33 +227,10 @@ pub struct Col<T, C> {
 }
 
 impl<T: Table, C: 'static> Col<T, C> {
-    /// This column's value in `row`.
-    ///
-    /// ```
-    /// use redorm::prelude::*;
-    /// #[derive(Table, Debug)]
-    /// struct Point { x: i32, label: String }
-    ///
-    /// let p = Point { x: 3, label: "a".into() };
-    /// assert_eq!(Point::x().of(&p), &3);
-    /// assert_eq!(Point::label().of(&p), "a");
-    /// ```
-    #[track_caller]
-    pub fn of<'r>(&self, row: &'r T) -> &'r C {
-        match row
-            .column_ref(self.index)
-            .and_then(|v| v.downcast_ref::<C>())
-        {
-            Some(v) => v,
-            // A descriptor is made by the derive for its own table and column: the position
-            // and type always match (only a hand-written `Col::new` could break that).
-            None => panic!(
-                "column descriptor `{}` (position {}) does not match table `{}`",
-                self.name,
-                self.index,
-                T::NAME
-            ),
-        }
+    /// This column's value in `row`; `None` only for a descriptor built by hand for another
+    /// table or type.
+    pub(crate) fn value_in<'r>(&self, row: &'r T) -> Option<&'r C> {
+        row.column_ref(self.index)?.downcast_ref::<C>()
     }
 }
 

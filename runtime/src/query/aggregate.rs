@@ -110,6 +110,25 @@ impl<V: Copy, S: Copy + Default> Acc<V, S> {
     }
 }
 
+/// Column `col` of `doc`.
+fn value<T: Table, C: 'static>(col: Col<T, C>, doc: &Doc<T>) -> Result<&C> {
+    col.value_in(doc.value())
+        .ok_or_else(|| Error::InvalidQuery {
+            table: T::NAME,
+            reason: format!(
+                "column descriptor `{}` does not belong to table `{}` (use the descriptor the \
+             derive generates, `{}::{}()`)",
+                col.name(),
+                T::NAME,
+                std::any::type_name::<T>(),
+                col.name()
+            ),
+        })
+}
+
+/// One group's or one query's running aggregates.
+type Groups<G, N> = Vec<(G, Acc<<N as Numeric>::Value, <N as Numeric>::Sum>)>;
+
 fn step<T: Table, N: Numeric>(
     acc: &mut Acc<N::Value, N::Sum>,
     doc: &Doc<T>,
@@ -117,7 +136,7 @@ fn step<T: Table, N: Numeric>(
 ) -> Result<()> {
     acc.rows += 1;
     let Some(col) = col else { return Ok(()) };
-    let value = col.of(doc.value());
+    let value = value(col, doc)?;
     let Some(v) = value.numeric() else {
         return Ok(());
     };
@@ -255,7 +274,10 @@ impl<'tx, T: Table> Query<'tx, T> {
                 q.using.map(|u| u.0),
             );
             if p.sort.is_none() {
-                return Ok(q.first()?.and_then(|d| col.of(d.value()).numeric()));
+                return match q.first()? {
+                    Some(d) => Ok(value(col, &d)?.numeric()),
+                    None => Ok(None),
+                };
             }
         }
         let acc = self.fold(col)?;
@@ -323,10 +345,7 @@ impl<T, G> fmt::Debug for GroupBy<'_, T, G> {
 }
 
 impl<T: Table, G: Column + Clone> GroupBy<'_, T, G> {
-    fn groups<N: Numeric>(
-        &self,
-        agg: Option<Col<T, N>>,
-    ) -> Result<Vec<(G, Acc<N::Value, N::Sum>)>> {
+    fn groups<N: Numeric>(&self, agg: Option<Col<T, N>>) -> Result<Groups<G, N>> {
         let info = self.query.info()?;
         let by = self.col.position();
         let leading = info
@@ -354,12 +373,12 @@ impl<T: Table, G: Column + Clone> GroupBy<'_, T, G> {
                     q.using = Some((index, info.schema.indexes[index].name));
                 }
                 // Rows come in index order: each group is one run.
-                let mut out: Vec<(G, Acc<N::Value, N::Sum>)> = Vec::new();
+                let mut out: Groups<G, N> = Vec::new();
                 let mut last: Option<Vec<u8>> = None;
                 q.for_each_row(|doc| {
                     let k = key_of(doc)?;
                     if last.as_ref() != Some(&k) {
-                        out.push((self.col.of(doc.value()).clone(), Acc::new()));
+                        out.push((value(self.col, doc)?.clone(), Acc::new()));
                         last = Some(k);
                     }
                     match out.last_mut() {
@@ -382,12 +401,16 @@ impl<T: Table, G: Column + Clone> GroupBy<'_, T, G> {
                         ),
                     });
                 }
-                let mut groups: BTreeMap<Vec<u8>, (G, Acc<N::Value, N::Sum>)> = BTreeMap::new();
+                type Group<G, N> = (G, Acc<<N as Numeric>::Value, <N as Numeric>::Sum>);
+                let mut groups: BTreeMap<Vec<u8>, Group<G, N>> = BTreeMap::new();
                 q.for_each_row(|doc| {
                     let k = key_of(doc)?;
-                    let (_, acc) = groups
-                        .entry(k)
-                        .or_insert_with(|| (self.col.of(doc.value()).clone(), Acc::new()));
+                    let (_, acc) = match groups.entry(k) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert((value(self.col, doc)?.clone(), Acc::new()))
+                        }
+                    };
                     step(acc, doc, agg)
                 })?;
                 Ok(groups.into_values().collect())
