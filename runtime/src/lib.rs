@@ -34,7 +34,7 @@ pub use model::{
 pub use query::compare::StrColumn;
 pub use query::filter::Filter;
 pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
-pub use query::{Cursor, GroupBy, Numeric, Order, Page, Query, QueryIter};
+pub use query::{Counted, Cursor, GroupBy, Numeric, Order, Page, Query, QueryIter};
 pub use redorm_macros::{Column, Table};
 pub use storage::memory::{MemoryDump, MemoryEngine, StepCounts, WriteStep};
 pub use storage::{Durability, TxStats};

@@ -24,6 +24,26 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Load<P> for Relation<P, C, K> {
         self.depth
     }
 
+    fn describe(&self) -> String {
+        let mut out = format!("{} ({}", self.name, C::NAME);
+        if let Some(f) = &self.filter {
+            out.push_str(&format!(", where {f}"));
+        }
+        if !self.order.is_empty() {
+            let keys: Vec<String> = self.order.iter().map(|o| format!("{o:?}")).collect();
+            out.push_str(&format!(", order {}", keys.join(", ")));
+        }
+        if let Some(n) = self.limit {
+            out.push_str(&format!(", limit {n}"));
+        }
+        out.push(')');
+        let nested: Vec<String> = self.withs.iter().map(|w| w.describe()).collect();
+        if !nested.is_empty() {
+            out.push_str(&format!(" with [{}]", nested.join("; ")));
+        }
+        out
+    }
+
     fn load_into(&self, cx: &mut LoadCx<'_>, parents: &mut [Doc<P>], depth: usize) -> Result<()> {
         // Refuse a chain that would go too deep before reading anything for it.
         if depth + self.depth - 1 > MAX_DEPTH {

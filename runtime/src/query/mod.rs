@@ -35,6 +35,7 @@
 
 mod aggregate;
 pub(crate) mod compare;
+mod count;
 mod cursor;
 mod exec;
 pub(crate) mod filter;
@@ -48,6 +49,7 @@ pub(crate) mod relation;
 mod scan;
 
 pub use aggregate::{GroupBy, Numeric};
+pub use count::Counted;
 pub use cursor::{Cursor, Page};
 pub use iter::QueryIter;
 pub use order::Order;
@@ -155,6 +157,16 @@ impl<'tx, T: Table> Query<'tx, T> {
     pub fn with(mut self, rel: impl Load<T> + 'static) -> Self {
         self.withs.push(Arc::new(rel));
         self
+    }
+
+    /// Also counts relation `rel` on every row returned, without loading its rows: read it
+    /// with [`Doc::count`]. Batched like [`with`](Query::with): one index probe per distinct
+    /// parent; only index keys are read for a `has_many` without a filter on a table that
+    /// cannot hold soft-deleted rows (row headers too when it can: soft-deleted rows are not
+    /// counted unless the relation says `include_deleted()`); a filtered relation or a
+    /// `many_to_many` reads the related rows to count them.
+    pub fn with_count<C: Table + Clone>(self, rel: Relation<T, C, ToMany>) -> Self {
+        self.with(rel.counted())
     }
 
     fn load_withs(&self, rows: &mut [Doc<T>]) -> Result<()> {
@@ -278,6 +290,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         }
         if let Some(n) = self.limit {
             out.push_str(&format!("limit: {n}\n"));
+        }
+        for w in &self.withs {
+            out.push_str(&format!("with: {}\n", w.describe()));
         }
         out
     }

@@ -270,6 +270,16 @@ impl<P, C, K> Relation<P, C, K> {
     }
 }
 
+impl<P, C, K> Relation<P, C, K> {
+    /// Stores what this relation loads (or counts) under `name` instead of the relation's
+    /// own name, so one relation can be loaded or counted twice with different filters. Read
+    /// it back with the same named relation, or with [`Doc::count_named`].
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+}
+
 impl<P, C> Relation<P, C, ToMany> {
     /// Keeps, per parent, the rows the filter accepts.
     pub fn filter(mut self, filter: Filter<C>) -> Self {
@@ -305,6 +315,12 @@ pub trait Load<P>: Send + Sync {
     #[doc(hidden)]
     fn depth(&self) -> usize {
         1
+    }
+
+    /// One line for `explain()`: what is loaded or counted.
+    #[doc(hidden)]
+    fn describe(&self) -> String {
+        String::new()
     }
 }
 
