@@ -54,6 +54,11 @@ pub(crate) struct Exec<'tx, T> {
     pub(crate) plan: Plan,
     pub(crate) source: RowSource<T>,
     pub(crate) scratch: Vec<u8>,
+    /// At most this many rows (or index entries) are examined (`max_scan`).
+    pub(crate) budget: Option<usize>,
+    pub(crate) examined: usize,
+    /// `next` returned `None` because the budget ran out, not because the rows did.
+    pub(crate) out_of_budget: bool,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
@@ -157,6 +162,9 @@ impl<'tx, T: Table> Exec<'tx, T> {
         let mut exec = Exec {
             last: Last::None,
             batch: BATCH,
+            budget: None,
+            examined: 0,
+            out_of_budget: false,
             tx,
             info,
             plan,
@@ -390,6 +398,12 @@ impl<'tx, T: Table> Exec<'tx, T> {
     /// The next matching row.
     pub(crate) fn next(&mut self) -> Result<Option<Doc<T>>> {
         loop {
+            if !matches!(self.source, RowSource::Sorted(_))
+                && self.budget.is_some_and(|b| self.examined >= b)
+            {
+                self.out_of_budget = true;
+                return Ok(None);
+            }
             let id = match &mut self.source {
                 // Rows were read and filtered while sorting.
                 RowSource::Sorted(rows) => {
@@ -434,6 +448,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let Some(doc) = buf.pop_front() else {
                         return Ok(None);
                     };
+                    self.examined += 1;
                     self.last = Last::Id(doc.id.get());
                     if let Some(doc) = self.admit(doc)? {
                         return Ok(Some(doc));
@@ -490,6 +505,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     let Some(key) = s.buf.pop_front() else {
                         return Ok(None);
                     };
+                    self.examined += 1;
                     let id = storage::row_id_of_key(T::NAME, &key)?;
                     // The probe number is the one in ascending order, whatever the direction.
                     let probe = if reverse && !self.plan.merge {

@@ -110,6 +110,7 @@ pub struct Query<'tx, T> {
     allow_full_scan: bool,
     withs: Vec<Arc<dyn Load<T>>>,
     visibility: Visibility,
+    max_scan: Option<usize>,
 }
 
 impl<T> fmt::Debug for Query<'_, T> {
@@ -136,6 +137,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             allow_full_scan: false,
             withs: Vec::new(),
             visibility: Visibility::Live,
+            max_scan: None,
         }
     }
 
@@ -211,6 +213,41 @@ impl<'tx, T: Table> Query<'tx, T> {
     pub fn using<K>(mut self, index: impl Into<Index<T, K>>) -> Self {
         let index = index.into();
         self.using = Some((index.position(), index.name()));
+        self
+    }
+
+    /// Bounds how many rows (or index entries) one [`paginate`](Query::paginate) call may
+    /// examine, for pages whose post-filters reject many rows: when the bound is reached the
+    /// page comes back short (even empty), `is_done` false, with a cursor that continues after
+    /// the last row examined — never an error (a bound that runs out on the very last row
+    /// gives one more, empty, page with `is_done`). Only `paginate` honours it (other terminals
+    /// return whole results), and not for an order sorted in memory, which reads every
+    /// matching row first ([`Error::InvalidQuery`] then). `max_scan(0)` is an
+    /// [`Error::InvalidQuery`].
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Event { kind: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Event>().in_memory()?;
+    /// db.write(|tx| {
+    ///     for i in 0..10 { tx.insert(Event { kind: if i == 9 { "alarm" } else { "tick" }.into() })?; }
+    ///     Ok(())
+    /// })?;
+    /// let tx = db.read()?;
+    /// let q = tx.query::<Event>().filter(Event::kind().eq("alarm")).allow_full_scan().max_scan(4);
+    /// let page = q.paginate(None, 10)?;
+    /// assert!(page.items.is_empty() && !page.is_done); // 4 rows examined, none matched
+    /// let page = q.paginate(page.next_cursor.as_ref(), 10)?;
+    /// let page = q.paginate(page.next_cursor.as_ref(), 10)?;
+    /// assert_eq!(page.items.len(), 1);
+    /// assert!(page.is_done);
+    /// # Ok(()) }
+    /// ```
+    pub fn max_scan(mut self, n: usize) -> Self {
+        self.max_scan = Some(n);
         self
     }
 
@@ -290,6 +327,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         }
         if let Some(n) = self.limit {
             out.push_str(&format!("limit: {n}\n"));
+        }
+        if let Some(n) = self.max_scan {
+            out.push_str(&format!("max_scan: {n} rows examined per page\n"));
         }
         for w in &self.withs {
             out.push_str(&format!("with: {}\n", w.describe()));
@@ -379,6 +419,7 @@ impl<'tx, T: Table> Query<'tx, T> {
             allow_full_scan: self.allow_full_scan,
             withs: self.withs.clone(),
             visibility: self.visibility,
+            max_scan: self.max_scan,
         }
     }
 
@@ -428,6 +469,16 @@ impl<'tx, T: Table> Query<'tx, T> {
                     .to_string(),
             });
         }
+        if self.max_scan == Some(0) {
+            return Err(Error::InvalidQuery {
+                table: T::NAME,
+                reason: format!(
+                    "max_scan(0) on the query for {} would examine no row; give max_scan at \
+                     least 1, or leave it out",
+                    self.filter_text()
+                ),
+            });
+        }
         let fingerprint = self.fingerprint();
         let secret = self.db.secret;
         let start = match cursor {
@@ -436,6 +487,19 @@ impl<'tx, T: Table> Query<'tx, T> {
         };
         // One row past the page tells whether it is the last.
         let mut exec = self.exec(start, Some(n.saturating_add(1)))?;
+        if let Some(budget) = self.max_scan {
+            if exec.plan.sort.is_some() {
+                return Err(Error::InvalidQuery {
+                    table: T::NAME,
+                    reason: "max_scan bounds what a page reads, but this query's order is \
+                             sorted in memory, which reads every matching row first; add an \
+                             index that serves the order, or leave max_scan out"
+                        .to_string(),
+                });
+            }
+            exec.budget = Some(budget);
+            exec.batch = exec.batch.min(budget);
+        }
         let mut items = Vec::with_capacity(n.min(1024));
         let mut last = None;
         while items.len() < n {
@@ -447,7 +511,16 @@ impl<'tx, T: Table> Query<'tx, T> {
                 None => break,
             }
         }
-        let is_done = items.len() < n || exec.next()?.is_none();
+        let is_done = if exec.out_of_budget {
+            // Cut short: continue after the last row examined.
+            last = exec.position().or(last);
+            false
+        } else {
+            items.len() < n || {
+                let peek = exec.next()?;
+                peek.is_none() && !exec.out_of_budget
+            }
+        };
         self.load_withs(&mut items)?;
         let next_cursor = match (is_done, last) {
             (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)),
