@@ -11,9 +11,14 @@ use crate::model::Doc;
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<Doc<T>>,
-    /// Where the next page starts; `None` when this is the last page.
+    /// Where the next page starts; `None` when this is the last page (or an empty page
+    /// read backwards, which has nothing to continue from).
     pub next_cursor: Option<Cursor>,
-    /// Whether this is the last page.
+    /// Where the page before this one ends: give it to `paginate` for the rows before this
+    /// page's first row. `None` on the first page (from no cursor), on an empty page, and on
+    /// a page read backwards that reached the start.
+    pub prev_cursor: Option<Cursor>,
+    /// Whether this is the last page: `next_cursor` is `None`.
     pub is_done: bool,
 }
 

@@ -128,7 +128,8 @@ impl<'tx, T: Table> Exec<'tx, T> {
                             } else {
                                 lo = tighter_lo(lo, resume());
                             }
-                        } else if i < probe {
+                        } else if (i < probe) != plan.reverse {
+                            // Probes wholly before the cursor's in the reading direction.
                             exhausted = true;
                         }
                         current = if plan.merge { 0 } else { probe };
@@ -292,15 +293,24 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 }
             })?),
         };
-        let out: VecDeque<(Vec<u8>, Doc<T>)> = rows
+        // Forwards: what comes after `start`; backwards: what comes before it, nearest first.
+        let wanted = if self.plan.backward {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
+        let mut out: VecDeque<(Vec<u8>, Doc<T>)> = rows
             .into_iter()
             .filter(|r| {
                 start_key
                     .as_ref()
-                    .is_none_or(|s| cmp((&r.0, r.1), (&s.0, s.1)) == Ordering::Greater)
+                    .is_none_or(|s| cmp((&r.0, r.1), (&s.0, s.1)) == wanted)
             })
             .map(|(k, id, doc)| (encode_sort_position(&k, id), doc))
             .collect();
+        if self.plan.backward {
+            out.make_contiguous().reverse();
+        }
         self.source = RowSource::Sorted(out);
         Ok(())
     }
@@ -425,17 +435,18 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         let mut got = 0;
                         let batch = self.batch;
                         let info = self.info;
-                        self.tx.scan_rows(
-                            T::NAME,
-                            *next,
-                            Bound::Unbounded,
-                            false,
-                            &mut |id, bytes| {
+                        let reverse = self.plan.reverse;
+                        let (lo, hi) = if reverse {
+                            (Bound::Unbounded, *next)
+                        } else {
+                            (*next, Bound::Unbounded)
+                        };
+                        self.tx
+                            .scan_rows(T::NAME, lo, hi, reverse, &mut |id, bytes| {
                                 buf.push_back(decode_doc::<T>(info, id, bytes)?);
                                 got += 1;
                                 Ok(got < batch)
-                            },
-                        )?;
+                            })?;
                         if got < batch {
                             *exhausted = true;
                         }

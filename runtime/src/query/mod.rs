@@ -113,6 +113,11 @@ pub struct Query<'tx, T> {
     max_scan: Option<usize>,
 }
 
+/// The fingerprint backward cursors of a query are sealed with.
+fn backward_of(fingerprint: u64) -> u64 {
+    fingerprint ^ 0x9e37_79b9_7f4a_7c15
+}
+
 impl<T> fmt::Debug for Query<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Query")
@@ -444,8 +449,11 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// One page of at most `n` rows, starting after `cursor` (from the start when `None`).
     ///
-    /// The page's [`next_cursor`](Page::next_cursor) continues where it stopped; it is bound to
-    /// this query (same table, filter, order and index) and is refused by any other. When the
+    /// The page's [`next_cursor`](Page::next_cursor) continues where it stopped, and its
+    /// [`prev_cursor`](Page::prev_cursor) goes back: given a `prev_cursor`, `paginate` returns
+    /// the `n` rows before that page's first row, still in the query's order, with both
+    /// cursors again. Cursors are bound to this query (same table, filter, order and index)
+    /// and refused by any other. When the
     /// order is served by an index (or there is no order), a page costs O(log n + page size)
     /// however deep it is; rows inserted or deleted between pages never make a row that
     /// existed throughout be skipped or repeated. Without `order_by`, pages go in the order of
@@ -481,55 +489,90 @@ impl<'tx, T: Table> Query<'tx, T> {
         }
         let fingerprint = self.fingerprint();
         let secret = self.db.secret;
-        let start = match cursor {
-            None => None,
-            Some(c) => Some(c.open(T::NAME, fingerprint, secret)?),
+        // A cursor is a forward one (`next_cursor`) or a backward one (`prev_cursor`): the
+        // two are sealed with different fingerprints of the same query.
+        let (start, backward) = match cursor {
+            None => (None, false),
+            Some(c) => match c.open(T::NAME, fingerprint, secret) {
+                Ok(p) => (Some(p), false),
+                Err(forward_err) => match c.open(T::NAME, backward_of(fingerprint), secret) {
+                    Ok(p) => (Some(p), true),
+                    Err(_) => return Err(forward_err),
+                },
+            },
         };
-        // One row past the page tells whether it is the last.
-        let mut exec = self.exec(start, Some(n.saturating_add(1)))?;
+        let mut plan = self.plan()?;
+        if backward {
+            plan.reverse = !plan.reverse;
+            plan.backward = true;
+        }
+        if self.max_scan.is_some() && plan.sort.is_some() {
+            return Err(Error::InvalidQuery {
+                table: T::NAME,
+                reason: "max_scan bounds what a page reads, but this query's order is sorted in \
+                         memory, which reads every matching row first; add an index that serves \
+                         the order, or leave max_scan out"
+                    .to_string(),
+            });
+        }
+        let mut exec = Exec::new(self.tx, self.info()?, plan, start.clone())?;
+        // One row past the page tells whether another page follows.
+        exec.batch = n.saturating_add(1).clamp(1, BATCH);
         if let Some(budget) = self.max_scan {
-            if exec.plan.sort.is_some() {
-                return Err(Error::InvalidQuery {
-                    table: T::NAME,
-                    reason: "max_scan bounds what a page reads, but this query's order is \
-                             sorted in memory, which reads every matching row first; add an \
-                             index that serves the order, or leave max_scan out"
-                        .to_string(),
-                });
-            }
             exec.budget = Some(budget);
             exec.batch = exec.batch.min(budget);
         }
         let mut items = Vec::with_capacity(n.min(1024));
-        let mut last = None;
+        // Positions of the first and the last row read, in reading order.
+        let (mut first, mut last) = (None, None);
         while items.len() < n {
             match exec.next()? {
                 Some(doc) => {
                     items.push(doc);
                     last = exec.position();
+                    if first.is_none() {
+                        first.clone_from(&last);
+                    }
                 }
                 None => break,
             }
         }
-        let is_done = if exec.out_of_budget {
-            // Cut short: continue after the last row examined.
+        // Whether rows may follow in the reading direction.
+        let more = if exec.out_of_budget {
+            // Cut short: go on after the last row examined.
             last = exec.position().or(last);
-            false
+            true
         } else {
-            items.len() < n || {
-                let peek = exec.next()?;
-                peek.is_none() && !exec.out_of_budget
-            }
+            items.len() == n && (exec.next()?.is_some() || exec.out_of_budget)
+        };
+        let forward = |pos: &Position| Cursor::seal(fingerprint, pos, secret);
+        let back = |pos: &Position| Cursor::seal(backward_of(fingerprint), pos, secret);
+        let (next_cursor, prev_cursor) = if backward {
+            items.reverse();
+            (
+                first.as_ref().map(forward),
+                if more { last.as_ref().map(back) } else { None },
+            )
+        } else {
+            (
+                if more {
+                    last.as_ref().map(forward)
+                } else {
+                    None
+                },
+                if start.is_some() {
+                    first.as_ref().map(back)
+                } else {
+                    None
+                },
+            )
         };
         self.load_withs(&mut items)?;
-        let next_cursor = match (is_done, last) {
-            (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)),
-            _ => None,
-        };
         Ok(Page {
             items,
+            is_done: next_cursor.is_none(),
             next_cursor,
-            is_done,
+            prev_cursor,
         })
     }
 

@@ -85,6 +85,9 @@ pub(crate) struct Plan {
     pub(crate) full_scan: bool,
     /// Which rows by soft-deletion state.
     pub(crate) vis: Visibility,
+    /// Read against the query's order, from a cursor towards the start (a backward page):
+    /// set by `paginate`, which also flips `reverse`.
+    pub(crate) backward: bool,
 }
 
 /// A bound a filter part puts on one column's key.
@@ -377,6 +380,7 @@ pub(crate) fn plan(
                 merge,
                 sort: if order_ok { None } else { Some(order.to_vec()) },
                 vis: Visibility::Live,
+                backward: false,
             }
         }
         None => {
@@ -395,6 +399,7 @@ pub(crate) fn plan(
                     Some(order.to_vec())
                 },
                 vis: Visibility::Live,
+                backward: false,
             }
         }
     }
