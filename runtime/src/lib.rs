@@ -28,8 +28,8 @@ pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use jobs::{FailedJob, JobKey, JobReport, PendingJob, Worker};
 pub use model::{
     Arg, Col, Column, ColumnDef, DeleteMode, Doc, FieldError, ForeignKey, ForeignKeyDef, Id, Index,
-    IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, Table, TableSchema,
-    UniqueIndex,
+    IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, SystemColumns, Table,
+    TableSchema, UniqueIndex,
 };
 pub use query::compare::StrColumn;
 pub use query::filter::Filter;
@@ -47,5 +47,5 @@ pub use write::upsert::Upserted;
 
 /// The names most programs need: `use redorm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Column, Db, Doc, Id, Json, Table};
+    pub use crate::{Column, Db, Doc, Id, Json, SystemColumns, Table};
 }

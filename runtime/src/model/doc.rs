@@ -61,6 +61,19 @@ impl<T> Doc<T> {
         }
     }
 
+    /// Column `column` of this row, type-erased, the system columns (`id`, `created_at`)
+    /// included.
+    pub(crate) fn column_any(&self, column: usize) -> Option<&dyn std::any::Any>
+    where
+        T: super::Table,
+    {
+        match column {
+            super::ID_COLUMN => Some(&self.id),
+            super::CREATED_AT_COLUMN => Some(&self.created_at),
+            c => self.value.column_ref(c),
+        }
+    }
+
     pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
         &mut self.loaded
     }

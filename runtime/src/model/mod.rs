@@ -12,7 +12,8 @@ pub use column::{Arg, Column, Json, KeyArg};
 pub use doc::Doc;
 pub(crate) use doc::Visibility;
 pub use id::{ForeignKey, Id, Nullable};
+pub(crate) use schema::{CREATED_AT_COLUMN, ID_COLUMN, column_name};
 pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
-    RelationDef, Table, TableSchema, UniqueIndex,
+    RelationDef, SystemColumns, Table, TableSchema, UniqueIndex,
 };

@@ -226,13 +226,58 @@ pub struct Col<T, C> {
     _marker: PhantomData<fn() -> (T, C)>,
 }
 
-impl<T: Table, C: 'static> Col<T, C> {
-    /// This column's value in `row`; `None` only for a descriptor built by hand for another
-    /// table or type.
-    pub(crate) fn value_in<'r>(&self, row: &'r T) -> Option<&'r C> {
-        row.column_ref(self.index)?.downcast_ref::<C>()
+/// The column position of a row's id in filters and orders (not a schema column).
+pub(crate) const ID_COLUMN: usize = usize::MAX;
+/// The column position of a row's `created_at` in filters and orders.
+pub(crate) const CREATED_AT_COLUMN: usize = usize::MAX - 1;
+
+/// The name of column `column` of `schema`, system columns included.
+pub(crate) fn column_name(schema: &TableSchema, column: usize) -> &'static str {
+    match column {
+        ID_COLUMN => "id",
+        CREATED_AT_COLUMN => "created_at",
+        c => schema.columns.get(c).map_or("?", |c| c.name),
     }
 }
+
+/// The system columns every table has, as descriptors for `filter` and `order_by`:
+/// `Post::id()` and `Post::created_at()`, with `use redorm::prelude::*`.
+///
+/// Both are served by the row table itself, with no index: rows are stored in id order and
+/// ids are handed out in creation order, so `filter(Post::id().gt(..))` is a range of the row
+/// table, and `order_by(Post::created_at().desc())` ("newest first") is the row table read
+/// backwards — a page of it costs O(log n + page) at any depth. `created_at` never decreases
+/// within a table (a row is stamped `max(now, the last row's created_at)`, so a clock that
+/// steps back cannot break the order). A *filter* on `created_at` is checked per row (strict
+/// mode asks for `allow_full_scan`); filter on `id` for ranges.
+///
+/// ```
+/// use redorm::prelude::*;
+/// #[derive(Table, Debug)]
+/// struct Post { title: String }
+///
+/// # fn main() -> Result<(), redorm::Error> {
+/// let db = Db::builder().table::<Post>().in_memory()?;
+/// let ids = db.write(|tx| tx.insert_many(["a", "b", "c"].map(|t| Post { title: t.into() })))?;
+/// let tx = db.read()?;
+/// let newest = tx.query::<Post>().order_by(Post::created_at().desc()).first()?.unwrap();
+/// assert_eq!(newest.id, ids[2]);
+/// let after_first = tx.query::<Post>().filter(Post::id().gt(ids[0])).all()?;
+/// assert_eq!(after_first.len(), 2);
+/// # Ok(()) }
+/// ```
+pub trait SystemColumns: Table {
+    /// The row's id.
+    fn id() -> Col<Self, crate::model::Id<Self>> {
+        Col::new(ID_COLUMN, "id")
+    }
+    /// When the row was inserted (milliseconds since the Unix epoch).
+    fn created_at() -> Col<Self, i64> {
+        Col::new(CREATED_AT_COLUMN, "created_at")
+    }
+}
+
+impl<T: Table> SystemColumns for T {}
 
 impl<T, C> Col<T, C> {
     #[doc(hidden)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::Query;
-use super::filter::{Expr, Pred};
+use super::filter::{Expr, Pred, column_key};
 use super::order::Order;
 use super::plan::plan;
 use crate::error::{Error, Result};
@@ -112,7 +112,8 @@ impl<V: Copy, S: Copy + Default> Acc<V, S> {
 
 /// Column `col` of `doc`.
 fn value<T: Table, C: 'static>(col: Col<T, C>, doc: &Doc<T>) -> Result<&C> {
-    col.value_in(doc.value())
+    doc.column_any(col.position())
+        .and_then(|v| v.downcast_ref::<C>())
         .ok_or_else(|| Error::InvalidQuery {
             table: T::NAME,
             reason: format!(
@@ -358,13 +359,11 @@ impl<T: Table, G: Column + Clone> GroupBy<'_, T, G> {
         q.order.clear();
         let key_of = |doc: &Doc<T>| -> Result<Vec<u8>> {
             let mut k = Vec::new();
-            doc.value()
-                .encode_column_key(by, &mut k)
-                .map_err(|e| Error::Encode {
-                    table: T::NAME,
-                    column: self.col.name(),
-                    detail: e.detail,
-                })?;
+            column_key(doc, by, &mut k).map_err(|e| Error::Encode {
+                table: T::NAME,
+                column: self.col.name(),
+                detail: e.detail,
+            })?;
             Ok(k)
         };
         match leading {

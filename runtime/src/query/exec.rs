@@ -7,19 +7,24 @@ use std::marker::PhantomData;
 use std::ops::Bound;
 
 use super::cursor::*;
+use super::filter::column_key;
 use super::order::compare_keyed;
 use super::plan::*;
 use super::scan::{BATCH, ProbeScan, probe_bounds, scan_probes};
 use crate::catalog::{TableInfo, decode_doc};
 use crate::error::{Error, Result};
 use crate::model::Visibility;
+use crate::model::column_name;
 use crate::model::{Doc, Table};
 use crate::storage::TxRef;
 use crate::storage::{self, Source};
 
 pub(crate) enum RowSource<T> {
     Rows {
+        /// Where the next read starts (exclusive once rows were read), in reading direction.
         next: Bound<u64>,
+        /// The far end of the read (from the filter's id range).
+        end: Bound<u64>,
         buf: VecDeque<Doc<T>>,
         exhausted: bool,
     },
@@ -72,8 +77,10 @@ impl<'tx, T: Table> Exec<'tx, T> {
         let source = match (&plan.access, &plan.sort) {
             (_, Some(_)) => RowSource::Sorted(VecDeque::new()),
             (Access::Rows, None) => {
+                let (lo, hi) = plan.ids;
+                let (from, end) = if plan.reverse { (hi, lo) } else { (lo, hi) };
                 let next = match &start {
-                    None => Bound::Unbounded,
+                    None => from,
                     Some(p) => {
                         let id: [u8; 8] =
                             p.key
@@ -88,6 +95,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 };
                 RowSource::Rows {
                     next,
+                    end,
                     buf: VecDeque::new(),
                     exhausted: false,
                 }
@@ -202,7 +210,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
         }
         if let Some(r) = &self.plan.residual {
             let ok = r
-                .eval(doc.value(), &mut self.scratch)
+                .eval(&doc, &mut self.scratch)
                 .map_err(|why| Error::InvalidQuery {
                     table: T::NAME,
                     reason: why,
@@ -222,13 +230,11 @@ impl<'tx, T: Table> Exec<'tx, T> {
         let mut out = Vec::with_capacity(keys.len());
         for (c, _) in keys {
             let mut k = Vec::new();
-            doc.value()
-                .encode_column_key(*c, &mut k)
-                .map_err(|e| Error::Encode {
-                    table: T::NAME,
-                    column: self.info.schema.columns[*c].name,
-                    detail: e.detail,
-                })?;
+            column_key(doc, *c, &mut k).map_err(|e| Error::Encode {
+                table: T::NAME,
+                column: column_name(&self.info.schema, *c),
+                detail: e.detail,
+            })?;
             out.push(k);
         }
         Ok(out)
@@ -242,16 +248,12 @@ impl<'tx, T: Table> Exec<'tx, T> {
         match &self.plan.access {
             Access::Rows => {
                 let info = self.info;
-                self.tx.scan_rows(
-                    T::NAME,
-                    Bound::Unbounded,
-                    Bound::Unbounded,
-                    false,
-                    &mut |id, bytes| {
+                let (lo, hi) = self.plan.ids;
+                self.tx
+                    .scan_rows(T::NAME, lo, hi, false, &mut |id, bytes| {
                         scanned.push(decode_doc::<T>(info, id, bytes)?);
                         Ok(true)
-                    },
-                )?;
+                    })?;
             }
             Access::Index {
                 index,
@@ -326,6 +328,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             match &mut self.source {
                 RowSource::Rows {
                     next,
+                    end,
                     buf,
                     exhausted,
                 } => {
@@ -335,17 +338,17 @@ impl<'tx, T: Table> Exec<'tx, T> {
                     if n > 0 && !*exhausted {
                         let mut last = None;
                         let mut got = 0usize;
-                        self.tx.scan_rows(
-                            T::NAME,
-                            *next,
-                            Bound::Unbounded,
-                            false,
-                            &mut |id, _| {
-                                last = Some(id);
-                                got += 1;
-                                Ok(got < n)
-                            },
-                        )?;
+                        let reverse = self.plan.reverse;
+                        let (lo, hi) = if reverse {
+                            (*end, *next)
+                        } else {
+                            (*next, *end)
+                        };
+                        self.tx.scan_rows(T::NAME, lo, hi, reverse, &mut |id, _| {
+                            last = Some(id);
+                            got += 1;
+                            Ok(got < n)
+                        })?;
                         if got < n {
                             *exhausted = true;
                         }
@@ -428,6 +431,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
                 }
                 RowSource::Rows {
                     next,
+                    end,
                     buf,
                     exhausted,
                 } => {
@@ -437,9 +441,9 @@ impl<'tx, T: Table> Exec<'tx, T> {
                         let info = self.info;
                         let reverse = self.plan.reverse;
                         let (lo, hi) = if reverse {
-                            (Bound::Unbounded, *next)
+                            (*end, *next)
                         } else {
-                            (*next, Bound::Unbounded)
+                            (*next, *end)
                         };
                         self.tx
                             .scan_rows(T::NAME, lo, hi, reverse, &mut |id, bytes| {

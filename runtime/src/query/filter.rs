@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::model::Column;
 use crate::model::Table;
+use crate::model::{CREATED_AT_COLUMN, Doc, ID_COLUMN};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,9 +305,28 @@ impl Expr {
 
 // ---- evaluation on a row ------------------------------------------------------------------
 
+/// Appends the key form of column `column` of `doc`, the system columns (`id`, `created_at`)
+/// included: what filters compare and orders sort by.
+pub(crate) fn column_key<T: Table>(
+    doc: &Doc<T>,
+    column: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), crate::codec::CodecError> {
+    match column {
+        ID_COLUMN => doc.id.encode_key(out),
+        CREATED_AT_COLUMN => doc.created_at.encode_key(out),
+        c => doc.value().encode_column_key(c, out),
+    }
+}
+
 impl Expr {
     /// Whether `row` satisfies the expression. `Err` for an invalid filter.
-    pub(crate) fn eval<T: Table>(&self, row: &T, scratch: &mut Vec<u8>) -> Result<bool, String> {
+    pub(crate) fn eval<T: Table>(
+        &self,
+        doc: &Doc<T>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<bool, String> {
+        let row = doc.value();
         Ok(match self {
             Expr::Pred {
                 column,
@@ -325,8 +345,7 @@ impl Expr {
                     return Ok(false);
                 }
                 scratch.clear();
-                row.encode_column_key(*column, scratch)
-                    .map_err(|e| e.detail)?;
+                column_key(doc, *column, scratch).map_err(|e| e.detail)?;
                 let k = scratch.as_slice();
                 match pred {
                     Pred::Cmp(op, v) => {
@@ -362,7 +381,7 @@ impl Expr {
             }
             Expr::And(parts) => {
                 for p in parts {
-                    if !p.eval(row, scratch)? {
+                    if !p.eval(doc, scratch)? {
                         return Ok(false);
                     }
                 }
@@ -370,13 +389,13 @@ impl Expr {
             }
             Expr::Or(parts) => {
                 for p in parts {
-                    if p.eval(row, scratch)? {
+                    if p.eval(doc, scratch)? {
                         return Ok(true);
                     }
                 }
                 false
             }
-            Expr::Not(inner) => !inner.eval(row, scratch)?,
+            Expr::Not(inner) => !inner.eval(doc, scratch)?,
             Expr::Invalid(why) => return Err(why.to_string()),
         })
     }

@@ -1,8 +1,6 @@
 //! What a query can answer from index keys and row headers alone, without decoding rows:
 //! how many rows match, and which ids (for bulk writes).
 
-use std::ops::Bound;
-
 use super::Query;
 use super::exec::Exec;
 use super::plan::Access;
@@ -84,18 +82,14 @@ impl<T: Table> Query<'_, T> {
         }
         match &plan.access {
             Access::Rows => {
-                self.tx.scan_rows(
-                    T::NAME,
-                    Bound::Unbounded,
-                    Bound::Unbounded,
-                    plan.reverse,
-                    &mut |id, bytes| {
+                let (lo, hi) = plan.ids;
+                self.tx
+                    .scan_rows(T::NAME, lo, hi, plan.reverse, &mut |id, bytes| {
                         if !check || admits(id, bytes)? {
                             ids.push(Id::from_raw(id));
                         }
                         Ok(ids.len() < limit)
-                    },
-                )?;
+                    })?;
             }
             Access::Index {
                 index,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::filter::column_key;
 use super::order::compare_keyed;
 use super::relation::*;
 use crate::catalog::{TableInfo, child_index, decode_doc};
@@ -95,12 +96,10 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
     pub(crate) fn keep(&self, doc: &Doc<C>, scratch: &mut Vec<u8>) -> Result<bool> {
         match &self.filter {
             None => Ok(true),
-            Some(f) => f
-                .eval(doc.value(), scratch)
-                .map_err(|why| Error::InvalidQuery {
-                    table: C::NAME,
-                    reason: why,
-                }),
+            Some(f) => f.eval(doc, scratch).map_err(|why| Error::InvalidQuery {
+                table: C::NAME,
+                reason: why,
+            }),
         }
     }
 
@@ -112,13 +111,11 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut keys = Vec::with_capacity(self.order.len());
                 for o in &self.order {
                     let mut k = Vec::new();
-                    doc.value()
-                        .encode_column_key(o.column(), &mut k)
-                        .map_err(|e| Error::Encode {
-                            table: C::NAME,
-                            column: o.name(),
-                            detail: e.detail,
-                        })?;
+                    column_key(&doc, o.column(), &mut k).map_err(|e| Error::Encode {
+                        table: C::NAME,
+                        column: o.name(),
+                        detail: e.detail,
+                    })?;
                     keys.push(k);
                 }
                 keyed.push((keys, doc));

@@ -1,10 +1,12 @@
 //! The planner: a pure function of the table's schema and the query (filter, order, forced
 //! index) to a plan, which `explain` prints and `exec` runs.
 
+use std::ops::Bound;
+
 use super::filter::{Expr, Pred, StrOp};
 use super::order::Order;
-use crate::model::TableSchema;
 use crate::model::Visibility;
+use crate::model::{CREATED_AT_COLUMN, ID_COLUMN, TableSchema, column_name};
 use crate::storage;
 
 /// A range on one column's key bytes: `(bytes, inclusive)` bounds; `None` is open.
@@ -88,6 +90,47 @@ pub(crate) struct Plan {
     /// Read against the query's order, from a cursor towards the start (a backward page):
     /// set by `paginate`, which also flips `reverse`.
     pub(crate) backward: bool,
+    /// For a row-table read: the ids a filter on `id` allows (its parts stay in `residual`,
+    /// so a reader that ignores the bounds is only slower, never wrong).
+    pub(crate) ids: (Bound<u64>, Bound<u64>),
+}
+
+/// Whether the row table's id order serves `order` (and in which direction): an order on the
+/// id first, or on `created_at` alone (which never decreases with the id).
+fn rows_order(order: &[(usize, bool)]) -> Option<bool> {
+    match order {
+        [] => Some(false),
+        [(ID_COLUMN, d), ..] | [(CREATED_AT_COLUMN, d)] => Some(*d),
+        _ => None,
+    }
+}
+
+/// The id bounds the filter parts on `id` put on a row-table read.
+fn id_bounds(uses: &[Option<(usize, Use<'_>)>]) -> (Bound<u64>, Bound<u64>) {
+    let mut r = ColRange::default();
+    for u in uses.iter().flatten() {
+        match u {
+            (ID_COLUMN, Use::Pin(vs)) => {
+                let (Some(lo), Some(hi)) = (vs.iter().min(), vs.iter().max()) else {
+                    continue;
+                };
+                r.tighten_lo(lo, true);
+                r.tighten_hi(hi, true);
+            }
+            (ID_COLUMN, Use::Range { bound, .. }) => r.apply(bound),
+            _ => {}
+        }
+    }
+    let id = |k: &[u8]| k.try_into().ok().map(u64::from_be_bytes);
+    let side = |b: &Option<(Vec<u8>, bool)>| match b {
+        None => Bound::Unbounded,
+        Some((k, inc)) => match id(k) {
+            Some(v) if *inc => Bound::Included(v),
+            Some(v) => Bound::Excluded(v),
+            None => Bound::Unbounded,
+        },
+    };
+    (side(&r.lo), side(&r.hi))
 }
 
 /// A bound a filter part puts on one column's key.
@@ -302,6 +345,11 @@ pub(crate) fn plan(
             .collect();
         let order_served = if wanted.is_empty() {
             Some(false)
+        } else if let ([], [(ID_COLUMN | CREATED_AT_COLUMN, d)]) =
+            (rest.as_slice(), wanted.as_slice())
+        {
+            // Every column pinned: entries of one probe are in id order.
+            Some(*d)
         } else if wanted.len() == rest.len()
             && wanted.iter().zip(&rest).all(|((c, _), r)| c == r)
             && wanted.iter().all(|(_, d)| *d == wanted[0].1)
@@ -381,25 +429,34 @@ pub(crate) fn plan(
                 sort: if order_ok { None } else { Some(order.to_vec()) },
                 vis: Visibility::Live,
                 backward: false,
+                ids: (Bound::Unbounded, Bound::Unbounded),
             }
         }
         None => {
             let residual = residual_of(&[]);
+            let served = rows_order(order);
+            // Parts on `id` are served by the row table's own order.
+            let unserved = uses
+                .iter()
+                .any(|u| !matches!(u, Some((ID_COLUMN, Use::Pin(_) | Use::Range { .. }))));
+            let ids = id_bounds(&uses);
+            drop(uses);
             Plan {
                 parts,
-                full_scan: residual.is_some() || !order.is_empty(),
+                full_scan: unserved || served.is_none(),
                 access: Access::Rows,
                 pinned: Vec::new(),
                 residual,
-                reverse: false,
+                reverse: served.unwrap_or(false),
                 merge: false,
-                sort: if order.is_empty() {
+                sort: if served.is_some() {
                     None
                 } else {
                     Some(order.to_vec())
                 },
                 vis: Visibility::Live,
                 backward: false,
+                ids,
             }
         }
     }
@@ -409,7 +466,23 @@ impl Plan {
     pub(crate) fn describe(&self, schema: &TableSchema) -> String {
         let mut out = String::new();
         match &self.access {
-            Access::Rows => out.push_str("access: table scan in id order\n"),
+            Access::Rows => {
+                out.push_str("access: table scan in id order");
+                let show = |b: &Bound<u64>, incl: &str, excl: &str| match b {
+                    Bound::Included(v) => Some(format!("id {incl} {v}")),
+                    Bound::Excluded(v) => Some(format!("id {excl} {v}")),
+                    Bound::Unbounded => None,
+                };
+                let bounds: Vec<String> =
+                    [show(&self.ids.0, ">=", ">"), show(&self.ids.1, "<=", "<")]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                if !bounds.is_empty() {
+                    out.push_str(&format!(", range {}", bounds.join(" AND ")));
+                }
+                out.push('\n');
+            }
             Access::Index {
                 index,
                 probes,
@@ -442,7 +515,7 @@ impl Plan {
                     .map(|(c, d)| {
                         format!(
                             "{} {}",
-                            schema.columns[*c].name,
+                            column_name(schema, *c),
                             if *d { "desc" } else { "asc" }
                         )
                     })
@@ -457,8 +530,11 @@ impl Plan {
                     "ascending"
                 }
             )),
-            None if self.reverse => out.push_str("order: served by the index (descending)\n"),
+            None if self.reverse && matches!(self.access, Access::Index { .. }) => {
+                out.push_str("order: served by the index (descending)\n");
+            }
             None => match &self.access {
+                Access::Rows if self.reverse => out.push_str("order: by id (descending)\n"),
                 Access::Rows => out.push_str("order: by id\n"),
                 Access::Index { .. } => out.push_str("order: index order (ascending)\n"),
             },
@@ -510,7 +586,7 @@ impl Plan {
         }
         let mut advice = Vec::new();
         if !cols.is_empty() {
-            let names: Vec<&str> = cols.iter().map(|&c| schema.columns[c].name).collect();
+            let names: Vec<&str> = cols.iter().map(|&c| column_name(schema, c)).collect();
             advice.push(format!(
                 "Add `index(by_{} = [{}])` to the table's #[table(...)] attribute",
                 names.join("_"),

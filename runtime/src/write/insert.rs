@@ -88,7 +88,7 @@ impl WriteTx {
         }
         let header = RowHeader {
             version: info.version,
-            created_at: db.clock.now_ms(),
+            created_at: self.stamp(slot)?,
             deleted: None,
         };
         let row = encode_row(info, &header, &value)?;

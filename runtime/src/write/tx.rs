@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::notify::{ChangeKind, ChangeRecord, Notify};
 use super::registry::{HookSet, TableOps};
 use crate::catalog::Catalog;
+use crate::codec::row::RowHeader;
 use crate::error::Result;
 use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex};
 use crate::query::Query;
@@ -52,6 +53,9 @@ pub struct WriteTx {
     /// The last id given out per table slot, loaded on first insert and written back at
     /// commit.
     last_ids: HashMap<usize, u64>,
+    /// The latest `created_at` stamped per table slot, loaded on first insert: new rows get
+    /// `max(now, this)`, so `created_at` never decreases with the id.
+    last_created: HashMap<usize, i64>,
     pub(crate) hooks_on: bool,
     pub(crate) hook_depth: usize,
     /// What the transaction changed, for after-commit hooks and subscribers (kept only when
@@ -85,6 +89,7 @@ impl WriteTx {
             setup: setup.clone(),
             store,
             last_ids: HashMap::new(),
+            last_created: HashMap::new(),
             hooks_on: true,
             hook_depth: 0,
             changes: Vec::new(),
@@ -208,6 +213,37 @@ impl WriteTx {
     /// (the row's own checks all run before its first write).
     pub(crate) fn may_fail_late(&self) -> bool {
         self.hooks_on && !self.setup.hooks.is_empty()
+    }
+
+    /// The `created_at` for a row inserted now into table `slot`: the clock, but never
+    /// earlier than the table's newest row (a clock that steps back keeps the order). A
+    /// stamp kept after a refused insert only makes later stamps no earlier: harmless.
+    pub(crate) fn stamp(&mut self, slot: usize) -> Result<i64> {
+        let now = self.db.clock.now_ms();
+        let last = match self.last_created.get(&slot) {
+            Some(&t) => t,
+            None => {
+                let name = self.db.tables[slot].schema.name;
+                let mut newest = None;
+                self.store.scan_rows(
+                    name,
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Unbounded,
+                    true,
+                    &mut |id, bytes| {
+                        let mut input = bytes;
+                        let header = RowHeader::read(&mut input)
+                            .map_err(|e| crate::storage::corrupt(name, Some(id), e.detail))?;
+                        newest = Some(header.created_at);
+                        Ok(false)
+                    },
+                )?;
+                newest.unwrap_or(i64::MIN)
+            }
+        };
+        let stamp = now.max(last);
+        self.last_created.insert(slot, stamp);
+        Ok(stamp)
     }
 
     pub(crate) fn next_id(&mut self, slot: usize) -> Result<u64> {
