@@ -1,5 +1,4 @@
-//! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 
 mod builder;
 mod catalog;
