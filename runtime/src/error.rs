@@ -6,7 +6,7 @@
 /// ```
 /// use redorm::Error;
 /// let e = Error::NotFound { table: "users", id: 7 };
-/// assert_eq!(e.to_string(), "table `users` has no row with id 7; check the id, or whether the row was deleted");
+/// assert_eq!(e.to_string(), "table `users` has no row users:7; check the id, or whether the row was deleted");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -29,7 +29,7 @@ pub enum Error {
 
     /// The row to change does not exist.
     #[error(
-        "table `{table}` has no row with id {id}; check the id, or whether the row was deleted"
+        "table `{table}` has no row {table}:{id}; check the id, or whether the row was deleted"
     )]
     NotFound {
         /// Table name.
@@ -41,7 +41,7 @@ pub enum Error {
     /// Bytes read from the file do not decode. The file was damaged or written by something
     /// other than this schema.
     #[error("corrupt data in table `{table}`{}{}: {detail}; restore the file from a backup",
-        .id.map(|id| format!(", row {id}")).unwrap_or_default(),
+        .id.map(|id| format!(", row {table}:{id}")).unwrap_or_default(),
         .column.map(|c| format!(", column `{c}`")).unwrap_or_default())]
     Corrupt {
         /// Table (or internal table) name.
@@ -157,7 +157,7 @@ pub enum Error {
 
     /// `unique` found more than one row.
     #[error(
-        "more than one row of `{table}` matches {filter} (rows {first} and {second}); narrow the filter, or use first()"
+        "more than one row of `{table}` matches {filter} (rows {table}:{first} and {table}:{second}); narrow the filter, or use first()"
     )]
     NotUnique {
         /// Table name.

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::Doc;
 
 /// A page of rows from [`Query::paginate`](crate::Query::paginate).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<Doc<T>>,
@@ -23,6 +23,16 @@ pub struct Page<T> {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub(crate) text: String,
+}
+
+impl<T: crate::model::Table + fmt::Debug> fmt::Debug for Page<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Page")
+            .field("items", &self.items)
+            .field("next_cursor", &self.next_cursor)
+            .field("is_done", &self.is_done)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Cursor {
