@@ -10,6 +10,8 @@ mod integrity;
 mod jobs;
 mod model;
 mod query;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod storage;
 mod tx;
 mod write;

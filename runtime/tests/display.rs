@@ -1,6 +1,8 @@
 //! Where users look: ids in their string form (`users:1`) in `Debug` of `Doc` and in error
 //! messages, and panicking accessors that point at the caller's line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 

@@ -64,6 +64,23 @@ impl<T> Doc<T> {
         }
     }
 
+    /// A row rebuilt from its parts, as the `serde` feature reads one back.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_fields(
+        id: Id<T>,
+        created_at: i64,
+        deleted_at: Option<i64>,
+        value: T,
+    ) -> Self {
+        Doc {
+            id,
+            created_at,
+            deleted_at,
+            value,
+            loaded: Loaded::default(),
+        }
+    }
+
     pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
         &mut self.loaded
     }
