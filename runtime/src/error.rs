@@ -291,6 +291,78 @@ pub enum Error {
         cause: String,
     },
 
+    /// The database file is open in another process, or by another [`Db`](crate::Db) of this
+    /// one (redb lets one opener at a time hold a file).
+    #[error(
+        "`{}` is already open, by another process or another `Db` in this one; close it there, \
+         or share one `Db` (it is `Clone`) between the parts of your program", .path.display()
+    )]
+    AlreadyOpen {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+
+    /// A file to open read-only does not exist.
+    #[error("`{}` does not exist; a database opened read-only must exist already", .path.display())]
+    FileNotFound {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+
+    /// A change to a database opened with
+    /// [`open_read_only`](crate::DbBuilder::open_read_only).
+    #[error(
+        "{operation} needs to change `{}`, which was opened read-only; open it with \
+         `Db::builder().open(..)` to change it", .path.display()
+    )]
+    ReadOnly {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was refused.
+        operation: &'static str,
+    },
+
+    /// An operation that needs the database file to itself ([`Db::compact`](crate::Db::compact),
+    /// [`Db::check_file`](crate::Db::check_file)) found transactions open on it.
+    #[error(
+        "{operation} needs `{}` to itself, but transactions are open on it; drop every `ReadTx`, \
+         `WriteTx` and `QueryIter` (and stop the job worker), then call it again", .path.display()
+    )]
+    Busy {
+        /// The file (empty for an in-memory database).
+        path: std::path::PathBuf,
+        /// The operation.
+        operation: &'static str,
+    },
+
+    /// [`Db::backup_to`](crate::Db::backup_to) was given a path it may not write.
+    #[error("cannot back up to `{}`: {reason}", .path.display())]
+    Backup {
+        /// The target file.
+        path: std::path::PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The operating system's random number generator failed (redorm draws a database's
+    /// cursor key from it, and a nonce for every cursor).
+    #[error(
+        "the operating system's random number generator failed: {detail}; check the system's entropy source and try again"
+    )]
+    Random {
+        /// What failed.
+        detail: String,
+    },
+
+    /// An operation the database's engine does not offer.
+    #[error("{operation} is not available on {engine}")]
+    Unsupported {
+        /// The operation.
+        operation: &'static str,
+        /// The engine.
+        engine: &'static str,
+    },
+
     /// An error from the storage engine (I/O, a damaged file, a database already open…).
     #[error("storage: {0}")]
     Storage(#[source] StorageError),

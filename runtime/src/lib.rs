@@ -9,6 +9,7 @@ mod error;
 mod integrity;
 mod jobs;
 mod model;
+mod operations;
 mod query;
 #[cfg(feature = "serde")]
 mod serde_impls;
@@ -32,6 +33,7 @@ pub use model::{
     IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, Table, TableSchema,
     UniqueIndex,
 };
+pub use operations::BackupReport;
 pub use query::compare::StrColumn;
 pub use query::filter::Filter;
 pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};

@@ -1,13 +1,13 @@
 //! The `serde` feature: ids, rows, pages and cursors as a JSON API shows them.
 //!
-//! * [`Id<T>`]: its string form, `"users:42"`; reading refuses another table's id and any
+//! * [`Id<T>`] as its string form, `"users:42"`; reading refuses another table's id and any
 //!   other spelling (as [`str::parse`] does), and a bare number.
-//! * [`Doc<T>`]: the row's fields with `id`, `created_at` and (for a soft-deleted row)
+//! * [`Doc<T>`] as the row's fields with `id`, `created_at` and (for a soft-deleted row)
 //!   `deleted_at` beside them, flattened: `{"id":"users:1","created_at":1700000000000,"email":…}`.
 //!   Relations loaded with `with(...)` are not part of it: serialize them from
 //!   [`Doc::get`] into a shape of your own.
-//! * [`Page<T>`]: `{"items":[…],"next_cursor":"…"|null,"is_done":bool}`.
-//! * [`Cursor`]: its string form.
+//! * [`Page<T>`] as `{"items":[…],"next_cursor":"…"|null,"is_done":bool}`.
+//! * [`Cursor`] as its string form.
 
 use std::fmt;
 use std::marker::PhantomData;

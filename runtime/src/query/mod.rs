@@ -429,7 +429,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         let is_done = items.len() < n || exec.next()?.is_none();
         self.load_withs(&mut items)?;
         let next_cursor = match (is_done, last) {
-            (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)),
+            (false, Some(pos)) => Some(Cursor::seal(fingerprint, &pos, secret)?),
             _ => None,
         };
         Ok(Page {
