@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Doc, Table, UniqueIndex};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{AnyEngine, RESERVED_PREFIX, RedbEngine, WriteStore};
+use crate::storage::{AnyEngine, OpenOptions, RESERVED_PREFIX, RedbEngine, WriteStore};
 use crate::write::hooks::{self, DeleteCause, UpdateCause};
 use crate::write::notify::{Change, Notify};
 use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
@@ -45,6 +45,7 @@ pub struct DbBuilder {
     clock: Arc<dyn Clock>,
     on_index_build: Option<ProgressFn>,
     notify: Notify,
+    cache_size: Option<usize>,
 }
 
 impl std::fmt::Debug for DbBuilder {
@@ -78,6 +79,7 @@ impl Db {
             clock: Arc::new(SystemClock),
             on_index_build: None,
             notify: Notify::default(),
+            cache_size: None,
         }
     }
 }
@@ -253,11 +255,62 @@ impl DbBuilder {
         self
     }
 
+    /// The size of redb's page cache for a file opened by [`open`](Self::open) or
+    /// [`open_read_only`](Self::open_read_only), in bytes (default: redb's, 1 GiB). Memory is
+    /// taken as pages are read, up to this size.
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = Some(bytes);
+        self
+    }
+
     /// Opens (or creates) the database file at `path`, then checks the registered tables
     /// against the schema stored in it (see the crate docs on schema evolution).
+    ///
+    /// A file can be open in one `Db` at a time: opening one that another process (or another
+    /// `Db` of this one) holds is [`Error::AlreadyOpen`], naming the path.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Db> {
         self.check_registrations()?;
-        let engine = RedbEngine::open(path.as_ref())?;
+        let options = OpenOptions {
+            cache_size: self.cache_size,
+            read_only: false,
+        };
+        let engine = RedbEngine::open(path.as_ref(), options)?;
+        self.finish(AnyEngine::Redb(engine))
+    }
+
+    /// Opens an existing database file for reading only: reads and queries work, and every
+    /// write ([`Db::write`], [`Db::begin_write`], jobs, [`Db::compact`]) is refused with
+    /// [`Error::ReadOnly`] naming the file. Several processes may open one file read-only at
+    /// once, but not while a process has it open with [`open`](Self::open)
+    /// ([`Error::AlreadyOpen`]). The registered tables must match the stored schema as it is:
+    /// a change that opening would have to write (a new index or table, a new column version)
+    /// is refused with [`Error::ReadOnly`].
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Note { text: String }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("notes.redb");
+    /// let db = Db::builder().table::<Note>().open(&path)?;
+    /// db.write(|tx| tx.insert(Note { text: "kept".into() }))?;
+    /// drop(db);
+    ///
+    /// let db = Db::builder().table::<Note>().open_read_only(&path)?;
+    /// assert_eq!(db.read()?.query::<Note>().count()?, 1);
+    /// let err = db.write(|tx| tx.insert(Note { text: "no".into() })).unwrap_err();
+    /// assert!(matches!(err, redorm::Error::ReadOnly { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub fn open_read_only(self, path: impl AsRef<Path>) -> Result<Db> {
+        self.check_registrations()?;
+        let options = OpenOptions {
+            cache_size: self.cache_size,
+            read_only: true,
+        };
+        let engine = RedbEngine::open(path.as_ref(), options)?;
         self.finish(AnyEngine::Redb(engine))
     }
 
@@ -310,7 +363,7 @@ impl DbBuilder {
     }
 
     fn finish(mut self, engine: AnyEngine) -> Result<Db> {
-        let mut store = WriteStore::begin(&engine)?;
+        let mut store = WriteStore::begin_open(&engine)?;
         let mut tables = Vec::with_capacity(self.tables.len());
         let mut by_type = HashMap::new();
         for (slot, reg) in self.tables.iter().enumerate() {

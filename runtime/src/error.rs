@@ -6,7 +6,7 @@
 /// ```
 /// use redorm::Error;
 /// let e = Error::NotFound { table: "users", id: 7 };
-/// assert_eq!(e.to_string(), "table `users` has no row with id 7; check the id, or whether the row was deleted");
+/// assert_eq!(e.to_string(), "table `users` has no row users:7; check the id, or whether the row was deleted");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -29,7 +29,7 @@ pub enum Error {
 
     /// The row to change does not exist.
     #[error(
-        "table `{table}` has no row with id {id}; check the id, or whether the row was deleted"
+        "table `{table}` has no row {table}:{id}; check the id, or whether the row was deleted"
     )]
     NotFound {
         /// Table name.
@@ -41,7 +41,7 @@ pub enum Error {
     /// Bytes read from the file do not decode. The file was damaged or written by something
     /// other than this schema.
     #[error("corrupt data in table `{table}`{}{}: {detail}; restore the file from a backup",
-        .id.map(|id| format!(", row {id}")).unwrap_or_default(),
+        .id.map(|id| format!(", row {table}:{id}")).unwrap_or_default(),
         .column.map(|c| format!(", column `{c}`")).unwrap_or_default())]
     Corrupt {
         /// Table (or internal table) name.
@@ -160,7 +160,7 @@ pub enum Error {
 
     /// `unique` found more than one row.
     #[error(
-        "more than one row of `{table}` matches {filter} (rows {first} and {second}); narrow the filter, or use first()"
+        "more than one row of `{table}` matches {filter} (rows {table}:{first} and {table}:{second}); narrow the filter, or use first()"
     )]
     NotUnique {
         /// Table name.
@@ -292,6 +292,78 @@ pub enum Error {
     TransactionFailed {
         /// The storage error that failed the write.
         cause: String,
+    },
+
+    /// The database file is open in another process, or by another [`Db`](crate::Db) of this
+    /// one (redb lets one opener at a time hold a file).
+    #[error(
+        "`{}` is already open, by another process or another `Db` in this one; close it there, \
+         or share one `Db` (it is `Clone`) between the parts of your program", .path.display()
+    )]
+    AlreadyOpen {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+
+    /// A file to open read-only does not exist.
+    #[error("`{}` does not exist; a database opened read-only must exist already", .path.display())]
+    FileNotFound {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+
+    /// A change to a database opened with
+    /// [`open_read_only`](crate::DbBuilder::open_read_only).
+    #[error(
+        "{operation} needs to change `{}`, which was opened read-only; open it with \
+         `Db::builder().open(..)` to change it", .path.display()
+    )]
+    ReadOnly {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was refused.
+        operation: &'static str,
+    },
+
+    /// An operation that needs the database file to itself ([`Db::compact`](crate::Db::compact),
+    /// [`Db::check_file`](crate::Db::check_file)) found transactions open on it.
+    #[error(
+        "{operation} needs `{}` to itself, but transactions are open on it; drop every `ReadTx`, \
+         `WriteTx` and `QueryIter` (and stop the job worker), then call it again", .path.display()
+    )]
+    Busy {
+        /// The file (empty for an in-memory database).
+        path: std::path::PathBuf,
+        /// The operation.
+        operation: &'static str,
+    },
+
+    /// [`Db::backup_to`](crate::Db::backup_to) was given a path it may not write.
+    #[error("cannot back up to `{}`: {reason}", .path.display())]
+    Backup {
+        /// The target file.
+        path: std::path::PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The operating system's random number generator failed (redorm draws a database's
+    /// cursor key from it, and a nonce for every cursor).
+    #[error(
+        "the operating system's random number generator failed: {detail}; check the system's entropy source and try again"
+    )]
+    Random {
+        /// What failed.
+        detail: String,
+    },
+
+    /// An operation the database's engine does not offer.
+    #[error("{operation} is not available on {engine}")]
+    Unsupported {
+        /// The operation.
+        operation: &'static str,
+        /// The engine.
+        engine: &'static str,
     },
 
     /// An error from the storage engine (I/O, a damaged file, a database already open…).

@@ -1,5 +1,4 @@
-//! redorm: a typed ORM for the embedded database [redb](https://docs.rs/redb).
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 
 mod builder;
 mod catalog;
@@ -10,7 +9,10 @@ mod error;
 mod integrity;
 mod jobs;
 mod model;
+mod operations;
 mod query;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod storage;
 mod tx;
 mod write;
@@ -31,6 +33,7 @@ pub use model::{
     IndexDef, Json, KeyArg, Nullable, OnDelete, OnSoftDelete, RelationDef, SystemColumns, Table,
     TableSchema, UniqueIndex,
 };
+pub use operations::BackupReport;
 pub use query::compare::StrColumn;
 pub use query::filter::Filter;
 pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};

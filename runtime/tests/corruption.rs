@@ -706,21 +706,30 @@ fn a_garbage_catalog_entry_is_refused_and_left_as_it_is() {
     }
 }
 
-/// The cursor-signing key lives in the catalog too: a damaged one is refused, not replaced by a
-/// fresh one (which would silently invalidate every cursor handed out).
+/// The cursor key lives in the catalog too: a damaged one is refused, not replaced by a fresh
+/// one (which would silently invalidate every cursor handed out).
 #[test]
-fn a_garbage_cursor_secret_is_refused_not_replaced() {
+fn a_garbage_cursor_key_is_refused_not_replaced() {
     let (file, _) = seeded();
+    assert_eq!(
+        file.catalog("__redorm_cursor_key").map(|k| k.len()),
+        Some(32)
+    );
     file.damage(|txn| {
         txn.open_table(CATALOG)
             .unwrap()
-            .insert("__redorm_secret", &b"xyz"[..])
+            .insert("__redorm_cursor_key", &b"xyz"[..])
             .unwrap();
     });
     let err = file.try_open().unwrap_err();
-    corrupt_at(&err, "__redorm_catalog", None);
+    let (_, detail) = corrupt_at(&err, "__redorm_catalog", None);
     assert_eq!(
-        file.catalog("__redorm_secret").as_deref(),
+        detail,
+        "the cursor key `__redorm_cursor_key` is 3 bytes, not 32: the catalog is damaged; \
+         restore the file from a backup"
+    );
+    assert_eq!(
+        file.catalog("__redorm_cursor_key").as_deref(),
         Some(&b"xyz"[..])
     );
 }

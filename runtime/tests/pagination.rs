@@ -147,7 +147,12 @@ fn bad_cursors_are_typed_errors(engine: Engine) {
     assert!(reason("").contains("truncated"));
     assert!(reason("abc").contains("not a cursor this library produced"));
     assert!(reason(&text[..10]).contains("truncated"));
-    assert!(reason(&text[..text.len() - 2]).contains("altered"));
+    // Cut short: refused as truncated (no longer base64 of whole bytes) or as altered.
+    let cut = reason(&text[..text.len() - 2]);
+    assert!(
+        cut.contains("truncated") || cut.contains("altered"),
+        "{cut}"
+    );
     // Flip one character in the middle.
     let mut tampered: Vec<char> = text.chars().collect();
     let mid = tampered.len() / 2;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::codec::seal::SealKey;
 use crate::error::{Error, Result};
 use crate::model::{Table, TableSchema};
 use crate::storage::{AnyEngine, WriteStore};
@@ -18,8 +19,8 @@ pub(crate) struct Catalog {
     pub(crate) by_type: HashMap<TypeId, usize>,
     pub(crate) strict: bool,
     pub(crate) clock: Arc<dyn Clock>,
-    /// Per-database key that signs pagination cursors.
-    pub(crate) secret: u64,
+    /// Per-database key that seals pagination cursors.
+    pub(crate) secret: SealKey,
     /// Most distinct keys one level of a relation load may read.
     pub(crate) fan_out_max_keys: usize,
     /// Most rows one delete may touch through cascades.

@@ -6,43 +6,79 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::registry::{IndexBuildProgress, ProgressFn, Registration, TableInfo};
+use crate::codec::seal::{KEY_LEN, SealKey};
 use crate::error::{Error, Result};
 use crate::model::{DeleteMode, TableSchema};
 use crate::storage::{self, Source, Space, WriteStore};
 
-/// The database's cursor-signing key: made at random when the file is created, kept in the
-/// catalog.
-pub(crate) fn load_secret(store: &mut WriteStore) -> Result<u64> {
-    const KEY: &str = "__redorm_secret";
+/// The database's cursor key ([`SealKey`]): drawn from the operating system's random number
+/// generator when the file is created, kept in the catalog. A file opened read-only that has
+/// none yet (written by a redorm before sealed cursors) gets one for this opening only: its
+/// cursors then last as long as the `Db`.
+pub(crate) fn load_secret(store: &mut WriteStore) -> Result<SealKey> {
+    const KEY: &str = "__redorm_cursor_key";
     if let Some(bytes) = store.get_meta(Space::Catalog, KEY.as_bytes())? {
         // Replacing a damaged key would silently invalidate every cursor handed out.
-        return <[u8; 8]>::try_from(bytes.as_slice())
-            .map(u64::from_le_bytes)
-            .map_err(|_| {
-                storage::corrupt(
-                    "__redorm_catalog",
-                    None,
-                    format!(
-                        "the cursor key `{KEY}` is {} bytes, not 8: the catalog is damaged; restore \
-                         the file from a backup",
-                        bytes.len()
-                    ),
-                )
-            });
+        return SealKey::from_bytes(&bytes).ok_or_else(|| {
+            storage::corrupt(
+                "__redorm_catalog",
+                None,
+                format!(
+                    "the cursor key `{KEY}` is {} bytes, not {KEY_LEN}: the catalog is damaged; \
+                     restore the file from a backup",
+                    bytes.len()
+                ),
+            )
+        });
     }
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let secret = h.finish();
-    store.put_meta(Space::Catalog, KEY.as_bytes(), &secret.to_le_bytes())?;
-    Ok(secret)
+    let key = SealKey::generate()?;
+    if !store.is_read_only() {
+        store.put_meta(Space::Catalog, KEY.as_bytes(), key.as_bytes())?;
+    }
+    Ok(key)
 }
 
 // ---- the stored catalog ---------------------------------------------------------------
+
+/// Every keyspace the file holds, from its catalog: the internal ones, then each stored
+/// table's rows and indexes (registered with this `Db` or not). What a backup copies.
+pub(crate) fn stored_keyspaces(store: &impl Source) -> Result<Vec<(String, Vec<String>)>> {
+    use crate::storage::ReadTxn;
+    use std::ops::Bound::Unbounded;
+    let mut tables = Vec::new();
+    let mut bad = None;
+    store
+        .txn()
+        .scan(Space::Catalog, Unbounded, Unbounded, false, |key, value| {
+            let Ok(name) = std::str::from_utf8(key) else {
+                return Ok(true);
+            };
+            if name.starts_with(storage::RESERVED_PREFIX) {
+                return Ok(true);
+            }
+            match serde_json::from_slice::<StoredTable>(value) {
+                Ok(t) => {
+                    let indexes = t
+                        .indexes
+                        .iter()
+                        .map(|i| storage::index_table_name(name, &i.name))
+                        .collect();
+                    tables.push((name.to_string(), indexes));
+                    Ok(true)
+                }
+                Err(e) => {
+                    bad = Some(format!(
+                        "the stored schema of table `{name}` does not parse: {e}"
+                    ));
+                    Ok(false)
+                }
+            }
+        })?;
+    match bad {
+        Some(detail) => Err(storage::corrupt("__redorm_catalog", None, detail)),
+        None => Ok(tables),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StoredTable {
@@ -125,9 +161,9 @@ pub(crate) fn reconcile(
         }
     }
     let raw = store.get_meta(Space::Catalog, table.as_bytes())?;
-    let stored: Option<StoredTable> = match raw {
+    let stored: Option<StoredTable> = match &raw {
         None => None,
-        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| {
             storage::corrupt(
                 "__redorm_catalog",
                 None,
@@ -262,7 +298,11 @@ pub(crate) fn reconcile(
         table: table.to_string(),
         message: format!("cannot serialize the schema: {e}"),
     })?;
-    store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
+    // Unchanged, it is not written: a file opened read-only then opens, and opening a file
+    // writes nothing it does not have to.
+    if raw.as_deref() != Some(bytes.as_slice()) {
+        store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
+    }
     Ok(info)
 }
 

@@ -10,6 +10,7 @@
 //!   several columns never reads the same as another split of the same bytes.
 
 pub(crate) mod row;
+pub(crate) mod seal;
 
 use std::fmt;
 

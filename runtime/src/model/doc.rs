@@ -5,6 +5,7 @@ use std::ops::Deref;
 
 use super::id::Id;
 use super::loaded::Loaded;
+use super::schema::Table;
 use crate::codec::row::RowHeader;
 
 /// A row as read from the database: the system fields plus the struct, which it derefs to.
@@ -19,6 +20,8 @@ use crate::codec::row::RowHeader;
 /// let note: Doc<Note> = db.read()?.get(id)?.unwrap();
 /// assert_eq!(note.id, id);          // system field
 /// assert_eq!(note.text, "hi");      // struct field, through Deref
+/// // Debug shows the id as `table:number`, as error messages do.
+/// assert!(format!("{note:?}").starts_with(r#"Doc { id: note:1, created_at: "#));
 /// let plain: Note = note.into_inner();
 /// # let _ = plain;
 /// # Ok(()) }
@@ -74,6 +77,23 @@ impl<T> Doc<T> {
         }
     }
 
+    /// A row rebuilt from its parts, as the `serde` feature reads one back.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_fields(
+        id: Id<T>,
+        created_at: i64,
+        deleted_at: Option<i64>,
+        value: T,
+    ) -> Self {
+        Doc {
+            id,
+            created_at,
+            deleted_at,
+            value,
+            loaded: Loaded::default(),
+        }
+    }
+
     pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
         &mut self.loaded
     }
@@ -86,10 +106,11 @@ impl<T> Deref for Doc<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Doc<T> {
+/// Shows the id in its string form, `users:1`, as error messages do.
+impl<T: Table + fmt::Debug> fmt::Debug for Doc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Doc");
-        s.field("id", &self.id)
+        s.field("id", &format_args!("{}", self.id))
             .field("created_at", &self.created_at);
         if let Some(at) = self.deleted_at {
             s.field("deleted_at", &at);

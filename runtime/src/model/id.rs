@@ -169,15 +169,3 @@ impl<P: 'static> ForeignKey<P> for Option<Id<P>> {}
 pub trait Nullable: Column {}
 
 impl<C: Column> Nullable for Option<C> {}
-
-impl<T: 'static> serde::Serialize for Id<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.raw)
-    }
-}
-
-impl<'de, T: 'static> serde::Deserialize<'de> for Id<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        u64::deserialize(d).map(Id::from_raw)
-    }
-}

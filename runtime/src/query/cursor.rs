@@ -1,13 +1,22 @@
-//! Pages and cursors: opaque, signed positions in a query's results.
+//! Pages and cursors: sealed positions in a query's results.
+//!
+//! A cursor is `base64url(VERSION ‖ nonce ‖ XChaCha20-Poly1305(fingerprint ‖ position) ‖ tag)`
+//! under the database's key ([`SealKey`]): it shows nothing of the row it stopped at, any
+//! change to it is refused, and the query fingerprint inside binds it to its query.
+//! [`Cursor::seal`] and [`Cursor::open`] are the whole interface the query module uses.
 
 use std::fmt;
 use std::hash::Hasher;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::codec::seal::{OVERHEAD, SealKey};
 use crate::error::{Error, Result};
 use crate::model::Doc;
 
 /// A page of rows from [`Query::paginate`](crate::Query::paginate).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<Doc<T>>,
@@ -23,11 +32,26 @@ pub struct Page<T> {
 }
 
 /// An opaque position in a query's results, from [`Page::next_cursor`]. Its string form
-/// ([`Display`](fmt::Display) / [`FromStr`](std::str::FromStr)) travels through APIs; it is
-/// tamper-evident (a per-database key signs it) and bound to the query it came from.
+/// ([`Display`](fmt::Display) / [`FromStr`](std::str::FromStr)) is URL-safe base64 and travels
+/// through APIs as it is. It is sealed with authenticated encryption under a key kept in the
+/// database file: it reveals nothing of the rows (not the sort values of the last row), any
+/// altered, truncated or spliced cursor is refused with
+/// [`Error::InvalidCursor`](crate::Error::InvalidCursor), and it is bound to the query it came
+/// from (table, filter, order, index). Cursors work across reopenings of the file and on its
+/// backups; another database refuses them.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub(crate) text: String,
+}
+
+impl<T: crate::model::Table + fmt::Debug> fmt::Debug for Page<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Page")
+            .field("items", &self.items)
+            .field("next_cursor", &self.next_cursor)
+            .field("is_done", &self.is_done)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Cursor {
@@ -58,81 +82,71 @@ impl Cursor {
         &self.text
     }
 
-    pub(crate) fn seal(fingerprint: u64, pos: &Position, secret: u64) -> Cursor {
-        let mut bytes = vec![1u8];
-        bytes.extend_from_slice(&fingerprint.to_le_bytes());
-        pos.encode(&mut bytes);
-        let mac = mac(secret, &bytes);
-        bytes.extend_from_slice(&mac.to_le_bytes());
-        Cursor {
-            text: hex_encode(&bytes),
-        }
+    /// Seals `pos` for the query whose fingerprint is `fingerprint` (see the module docs for
+    /// the layout).
+    pub(crate) fn seal(fingerprint: u64, pos: &Position, key: SealKey) -> Result<Cursor> {
+        let mut message = Vec::with_capacity(8 + 10 + pos.key.len());
+        message.extend_from_slice(&fingerprint.to_le_bytes());
+        pos.encode(&mut message);
+        let sealed = key.seal(&[VERSION], &message)?;
+        let mut bytes = Vec::with_capacity(1 + sealed.len());
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&sealed);
+        Ok(Cursor {
+            text: URL_SAFE_NO_PAD.encode(bytes),
+        })
     }
 
+    /// The position this cursor holds, if it is genuine (sealed with `key`, unchanged) and
+    /// belongs to the query whose fingerprint is `fingerprint`; [`Error::InvalidCursor`]
+    /// otherwise, whatever the text.
     pub(crate) fn open(
         &self,
         table: &'static str,
         fingerprint: u64,
-        secret: u64,
+        key: SealKey,
     ) -> Result<Position> {
         let invalid = |reason: &str| Error::InvalidCursor {
             table,
             reason: reason.to_string(),
         };
-        let bytes = hex_decode(&self.text).ok_or_else(|| {
-            invalid("it is not a cursor this library produced (bad characters or length)")
+        let not_ours = "it is not a cursor this library produced, or it was truncated";
+        let bytes = URL_SAFE_NO_PAD
+            .decode(self.text.as_bytes())
+            .map_err(|_| invalid(not_ours))?;
+        let Some((&version, sealed)) = bytes.split_first() else {
+            return Err(invalid(not_ours));
+        };
+        if sealed.len() < OVERHEAD + 8 {
+            return Err(invalid(not_ours));
+        }
+        if version != VERSION {
+            return Err(invalid(
+                "it was altered, or comes from another version of this library; start again \
+                 without a cursor",
+            ));
+        }
+        let message = key.open(&[VERSION], sealed).ok_or_else(|| {
+            invalid("it was altered, or comes from another database; start again without a cursor")
         })?;
-        if bytes.len() < 1 + 8 + 8 {
-            return Err(invalid("it is truncated"));
-        }
-        let (body, tail) = bytes.split_at(bytes.len() - 8);
-        let mut tag = [0u8; 8];
-        tag.copy_from_slice(tail);
-        if u64::from_le_bytes(tag) != mac(secret, body) {
-            return Err(invalid("it was altered or comes from another database"));
-        }
-        if body[0] != 1 {
-            return Err(invalid("unknown cursor version"));
-        }
-        let mut fp = [0u8; 8];
-        fp.copy_from_slice(&body[1..9]);
-        if u64::from_le_bytes(fp) != fingerprint {
+        let (fp, pos) = message
+            .split_at_checked(8)
+            .ok_or_else(|| invalid(not_ours))?;
+        if fp != fingerprint.to_le_bytes() {
             return Err(invalid(
                 "it belongs to another query (a different table, filter, order or index); \
                  start again without a cursor",
             ));
         }
-        Position::decode(&body[9..]).ok_or_else(|| invalid("its position does not decode"))
+        Position::decode(pos).ok_or_else(|| invalid("its position does not decode"))
     }
 }
 
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
-    }
-    s
-}
+/// The first byte of every cursor: its layout. 2 is
+/// `base64url(2 ‖ seal(fingerprint ‖ position))` with the version as associated data.
+const VERSION: u8 = 2;
 
-pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
-}
-
-/// FNV-1a, 64 bits: stable across releases (unlike std's hasher), used for query fingerprints
-/// and, keyed with the database's secret, for cursor tags.
+/// FNV-1a, 64 bits: stable across releases (unlike std's hasher), used for query fingerprints.
 pub(crate) struct Fnv(u64);
 
 impl Fnv {
@@ -153,13 +167,6 @@ impl Hasher for Fnv {
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-}
-
-pub(crate) fn mac(secret: u64, bytes: &[u8]) -> u64 {
-    let mut h = Fnv::new(secret);
-    h.write(bytes);
-    h.write(&secret.rotate_left(17).to_le_bytes());
-    h.finish()
 }
 
 /// Where a scan stopped: which probe, and the key suffix (index plans), id (table plans) or

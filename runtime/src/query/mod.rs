@@ -547,26 +547,21 @@ impl<'tx, T: Table> Query<'tx, T> {
         };
         let forward = |pos: &Position| Cursor::seal(fingerprint, pos, secret);
         let back = |pos: &Position| Cursor::seal(backward_of(fingerprint), pos, secret);
-        let (next_cursor, prev_cursor) = if backward {
+        let (next_pos, prev_pos) = if backward {
             items.reverse();
-            (
-                first.as_ref().map(forward),
-                if more { last.as_ref().map(back) } else { None },
-            )
+            (first.as_ref(), if more { last.as_ref() } else { None })
         } else {
             (
-                if more {
-                    last.as_ref().map(forward)
-                } else {
-                    None
-                },
+                if more { last.as_ref() } else { None },
                 if start.is_some() {
-                    first.as_ref().map(back)
+                    first.as_ref()
                 } else {
                     None
                 },
             )
         };
+        let next_cursor = next_pos.map(forward).transpose()?;
+        let prev_cursor = prev_pos.map(back).transpose()?;
         self.load_withs(&mut items)?;
         Ok(Page {
             items,

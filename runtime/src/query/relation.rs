@@ -83,12 +83,17 @@ impl<T> Doc<T> {
     /// calling code, like indexing past the end of a slice; use [`try_get`](Doc::try_get) where
     /// it may legitimately not be loaded.
     #[allow(clippy::panic)] // documented: like indexing a slice out of bounds
-    pub fn get<C: Table, K: Cardinality>(&self, rel: Relation<T, C, K>) -> K::Out<'_, C> {
+    #[track_caller] // the panic points at the caller's line
+    pub fn get<C: Table, K: Cardinality>(&self, rel: Relation<T, C, K>) -> K::Out<'_, C>
+    where
+        T: Table,
+    {
         let name = rel.name;
+        let id = self.id;
         match self.try_get(rel) {
             Some(out) => out,
             None => panic!(
-                "relation `{name}` was not loaded on this row; add `.with(...::{name}())` to the query, or use try_get"
+                "relation `{name}` was not loaded on row {id}; add `.with(...::{name}())` to the query, or use try_get"
             ),
         }
     }

@@ -14,11 +14,13 @@
 
 pub(crate) mod engine;
 pub(crate) mod memory;
+mod read_only;
 mod redb;
 mod undo;
 
 use std::cell::Cell;
 use std::ops::Bound;
+use std::path::Path;
 
 use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
@@ -28,6 +30,8 @@ pub use engine::Durability;
 pub(crate) use engine::{Engine, ReadTxn, Space, WriteTxn};
 
 use self::memory::{MemRead, MemWrite, MemoryEngine};
+use self::read_only::ReadOnlyWrite;
+pub(crate) use self::redb::OpenOptions;
 use self::redb::{RedbRead, RedbWrite};
 pub(crate) use self::undo::Mark;
 use self::undo::UndoLog;
@@ -55,6 +59,18 @@ impl AnyEngine {
             AnyEngine::Memory(e) => AnyWrite::Memory(e.begin_write()?),
         })
     }
+
+    /// The writer that opening the database reconciles the schema in: on a file opened
+    /// read-only, a snapshot that refuses every change.
+    fn begin_open(&self) -> Result<AnyWrite> {
+        match self {
+            AnyEngine::Redb(e) if e.is_read_only() => Ok(AnyWrite::ReadOnly(ReadOnlyWrite {
+                read: e.begin_read()?,
+                path: e.path().map(Path::to_path_buf).unwrap_or_default(),
+            })),
+            _ => self.begin_write(),
+        }
+    }
 }
 
 /// A snapshot of whichever engine runs.
@@ -71,6 +87,8 @@ pub(crate) enum AnyRead {
 pub(crate) enum AnyWrite {
     Redb(RedbWrite),
     Memory(MemWrite),
+    /// A file opened read-only, while it opens.
+    ReadOnly(ReadOnlyWrite),
 }
 
 /// Either transaction kind, borrowed: what reads run on.
@@ -143,7 +161,7 @@ macro_rules! dispatch_reads {
 }
 
 dispatch_reads!(AnyRead: Redb, Memory);
-dispatch_reads!(AnyWrite: Redb, Memory);
+dispatch_reads!(AnyWrite: Redb, Memory, ReadOnly);
 dispatch_reads!(View<'_>: Read, Write);
 
 impl WriteTxn for AnyWrite {
@@ -151,6 +169,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.put(space, key, value),
             AnyWrite::Memory(t) => t.put(space, key, value),
+            AnyWrite::ReadOnly(t) => t.put(space, key, value),
         }
     }
 
@@ -158,6 +177,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.put_new(space, key, value),
             AnyWrite::Memory(t) => t.put_new(space, key, value),
+            AnyWrite::ReadOnly(t) => t.put_new(space, key, value),
         }
     }
 
@@ -165,6 +185,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.remove(space, key),
             AnyWrite::Memory(t) => t.remove(space, key),
+            AnyWrite::ReadOnly(t) => t.remove(space, key),
         }
     }
 
@@ -172,6 +193,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.create(space),
             AnyWrite::Memory(t) => t.create(space),
+            AnyWrite::ReadOnly(t) => t.create(space),
         }
     }
 
@@ -179,6 +201,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.drop_space(space),
             AnyWrite::Memory(t) => t.drop_space(space),
+            AnyWrite::ReadOnly(t) => t.drop_space(space),
         }
     }
 
@@ -186,6 +209,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.set_durability(durability),
             AnyWrite::Memory(t) => t.set_durability(durability),
+            AnyWrite::ReadOnly(t) => t.set_durability(durability),
         }
     }
 
@@ -193,6 +217,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.commit(),
             AnyWrite::Memory(t) => t.commit(),
+            AnyWrite::ReadOnly(t) => t.commit(),
         }
     }
 
@@ -200,6 +225,7 @@ impl WriteTxn for AnyWrite {
         match self {
             AnyWrite::Redb(t) => t.rollback(),
             AnyWrite::Memory(t) => t.rollback(),
+            AnyWrite::ReadOnly(t) => t.rollback(),
         }
     }
 }
@@ -393,8 +419,22 @@ impl Source for WriteStore {
 
 impl WriteStore {
     pub(crate) fn begin(engine: &AnyEngine) -> Result<Self> {
+        Self::with(engine.begin_write()?)
+    }
+
+    /// The write transaction opening runs in (see [`AnyEngine::begin_open`]).
+    pub(crate) fn begin_open(engine: &AnyEngine) -> Result<Self> {
+        Self::with(engine.begin_open()?)
+    }
+
+    /// Whether this is the reconciling snapshot of a file opened read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        matches!(self.txn, AnyWrite::ReadOnly(_))
+    }
+
+    fn with(txn: AnyWrite) -> Result<Self> {
         Ok(WriteStore {
-            txn: engine.begin_write()?,
+            txn,
             counters: Counters::default(),
             failed: None,
             undo: UndoLog::default(),

@@ -53,7 +53,7 @@ impl Change {
 }
 
 /// One change to a row of `T`, as a [`Subscription`] delivers it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RowChange<T> {
     /// The row's id.
     pub id: Id<T>,
@@ -63,8 +63,19 @@ pub struct RowChange<T> {
     pub row: Option<Doc<T>>,
 }
 
+/// Shows the id as `table:number`, as [`Doc`]'s `Debug` does.
+impl<T: Table + fmt::Debug> fmt::Debug for RowChange<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowChange")
+            .field("id", &format_args!("{}", self.id))
+            .field("kind", &self.kind)
+            .field("row", &self.row)
+            .finish()
+    }
+}
+
 /// What a [`Subscription`] receives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Event<T> {
     /// A committed change, in commit order.
     Changed(RowChange<T>),
@@ -72,6 +83,15 @@ pub enum Event<T> {
     /// slower than the writers): what it knows may be stale, so it should read afresh. Later
     /// changes follow.
     Lagged,
+}
+
+impl<T: Table + fmt::Debug> fmt::Debug for Event<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Changed(change) => f.debug_tuple("Changed").field(change).finish(),
+            Event::Lagged => f.write_str("Lagged"),
+        }
+    }
 }
 
 pub(crate) type AfterCommit = Arc<dyn Fn(&[Change]) -> Result<()> + Send + Sync>;

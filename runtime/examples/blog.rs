@@ -2,7 +2,7 @@
 //! writes, unique constraints, queries, cursor pagination, relations loaded as a tree,
 //! cascading, soft and scheduled deletion, and hooks — printing what each step did.
 //!
-//! Run it with `cargo run --bin blog`.
+//! Run it with `cargo run --example blog`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
