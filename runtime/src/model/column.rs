@@ -70,6 +70,12 @@ pub trait Column: fmt::Debug + Sized + Send + Sync + 'static {
     fn set_null(&mut self) -> bool {
         false
     }
+
+    /// Writes the value as filters, plans and error messages show it: its `Debug` form, but
+    /// an `Option` as its value or `None` (`likes > 2`, not `likes > Some(2)`).
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
 }
 
 macro_rules! unsigned_column {
@@ -320,6 +326,12 @@ impl<C: Column> Column for Option<C> {
     fn set_null(&mut self) -> bool {
         *self = None;
         true
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Some(v) => v.show(f),
+            None => f.write_str("None"),
+        }
     }
 }
 

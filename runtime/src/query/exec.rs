@@ -7,11 +7,11 @@ use std::marker::PhantomData;
 use std::ops::Bound;
 
 use super::cursor::*;
-use super::filter::column_key;
+use super::filter::{Env, column_key};
 use super::order::compare_keyed;
 use super::plan::*;
 use super::scan::{BATCH, ProbeScan, probe_bounds, scan_probes};
-use crate::catalog::{TableInfo, decode_doc};
+use crate::catalog::{Catalog, TableInfo, decode_doc};
 use crate::error::{Error, Result};
 use crate::model::Visibility;
 use crate::model::column_name;
@@ -58,7 +58,8 @@ pub(crate) struct Exec<'tx, T> {
     pub(crate) info: &'tx TableInfo,
     pub(crate) plan: Plan,
     pub(crate) source: RowSource<T>,
-    pub(crate) scratch: Vec<u8>,
+    /// Evaluates post-filters (and remembers relation filters' answers).
+    pub(crate) env: Env<'tx>,
     /// At most this many rows (or index entries) are examined (`max_scan`).
     pub(crate) budget: Option<usize>,
     pub(crate) examined: usize,
@@ -70,6 +71,7 @@ pub(crate) struct Exec<'tx, T> {
 impl<'tx, T: Table> Exec<'tx, T> {
     pub(crate) fn new(
         tx: TxRef<'tx>,
+        db: &'tx Catalog,
         info: &'tx TableInfo,
         plan: Plan,
         start: Option<Position>,
@@ -178,7 +180,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             info,
             plan,
             source,
-            scratch: Vec::new(),
+            env: Env::new(tx, db),
             _t: PhantomData,
         };
         if exec.plan.sort.is_some() {
@@ -208,16 +210,10 @@ impl<'tx, T: Table> Exec<'tx, T> {
         if !self.plan.vis.admits(doc.deleted_at().is_some()) {
             return Ok(None);
         }
-        if let Some(r) = &self.plan.residual {
-            let ok = r
-                .eval(&doc, &mut self.scratch)
-                .map_err(|why| Error::InvalidQuery {
-                    table: T::NAME,
-                    reason: why,
-                })?;
-            if !ok {
-                return Ok(None);
-            }
+        if let Some(r) = &self.plan.residual
+            && !r.eval(&doc, &mut self.env)?
+        {
+            return Ok(None);
         }
         Ok(Some(doc))
     }

@@ -18,13 +18,18 @@
 //! let f = User::age().eq("eighteen"); // a &str is not a u32
 //! ```
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
 use crate::model::Column;
 use crate::model::Table;
 use crate::model::{CREATED_AT_COLUMN, Doc, ID_COLUMN};
+use crate::storage::TxRef;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +102,17 @@ impl KeyValue {
         value.encode_key(&mut key).map_err(|e| e.detail)?;
         Ok(KeyValue {
             key,
-            value: Arc::new(value),
+            value: Arc::new(Shown(value)),
         })
+    }
+}
+
+/// A value printed with [`Column::show`].
+struct Shown<C>(C);
+
+impl<C: Column> fmt::Debug for Shown<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show(f)
     }
 }
 
@@ -146,8 +160,75 @@ pub(crate) enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
+    /// A condition on a row's related rows (`User::posts().exists()`, …).
+    Related(Arc<RelFilter>),
     /// A filter whose value could not be encoded; running the query reports it.
     Invalid(Arc<str>),
+}
+
+/// How a relation filter quantifies over the related rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quant {
+    /// At least one related row.
+    Exists,
+    /// No related row.
+    None,
+    /// At least one related row matches the condition.
+    Any,
+    /// Every related row matches the condition (true when there is none).
+    All,
+    /// The one related row exists and matches the condition.
+    Is,
+}
+
+/// A relation filter with its typed test erased: built by `related.rs` from a
+/// [`Relation`](crate::Relation), evaluated here like any other part of an expression.
+pub(crate) struct RelFilter {
+    /// The relation's name (`posts`).
+    pub(crate) relation: &'static str,
+    pub(crate) quant: Quant,
+    /// The relation's own `.filter(...)`, which decides which related rows count.
+    pub(crate) scope: Option<Expr>,
+    /// The condition of `any`, `all` and `is`.
+    pub(crate) cond: Option<Expr>,
+    pub(crate) include_deleted: bool,
+    /// Relation filters nested in `scope` and `cond`, plus this one.
+    pub(crate) depth: usize,
+    pub(crate) test: Box<dyn RelTest>,
+}
+
+/// The typed half of a relation filter.
+pub(crate) trait RelTest: Send + Sync {
+    /// The key a row's answer depends on (its id, or the foreign key a `belongs_to` follows);
+    /// `None` when no related row can exist (a null foreign key). `doc` is a `Doc` of the
+    /// relation's own table.
+    fn key(&self, doc: &dyn Any) -> Result<Option<u64>>;
+    /// Whether row `doc` has a related row in scope (and matching the condition of `any`
+    /// and `is`, or failing the condition of `all`).
+    fn found(&self, tx: TxRef<'_>, db: &Catalog, doc: &dyn Any) -> Result<bool>;
+    /// How it is looked up, for `explain()`.
+    fn how(&self, db: &Catalog) -> String;
+}
+
+/// What evaluating a filter needs besides the row: the transaction (for relation filters),
+/// scratch space, and the relation filters' answers so far, so each distinct key is looked up
+/// once per query.
+pub(crate) struct Env<'a> {
+    pub(crate) tx: TxRef<'a>,
+    pub(crate) db: &'a Catalog,
+    pub(crate) scratch: Vec<u8>,
+    memo: HashMap<(usize, u64), bool>,
+}
+
+impl<'a> Env<'a> {
+    pub(crate) fn new(tx: TxRef<'a>, db: &'a Catalog) -> Self {
+        Env {
+            tx,
+            db,
+            scratch: Vec::new(),
+            memo: HashMap::new(),
+        }
+    }
 }
 
 /// A filter on rows of table `T`: built from the column descriptors `T::field()` and combined
@@ -283,7 +364,32 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Not(inner) => write!(f, "NOT {inner}"),
+            Expr::Related(r) => r.fmt(f),
             Expr::Invalid(why) => write!(f, "<invalid: {why}>"),
+        }
+    }
+}
+
+/// As it is written: `posts.exists()`, `posts.filter(draft = false).any(likes > 3)`.
+impl fmt::Display for RelFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.relation)?;
+        if self.include_deleted {
+            f.write_str(".include_deleted()")?;
+        }
+        if let Some(scope) = &self.scope {
+            write!(f, ".filter({scope})")?;
+        }
+        let verb = match self.quant {
+            Quant::Exists => "exists",
+            Quant::None => "none",
+            Quant::Any => "any",
+            Quant::All => "all",
+            Quant::Is => "is",
+        };
+        match &self.cond {
+            Some(c) => write!(f, ".{verb}({c})"),
+            None => write!(f, ".{verb}()"),
         }
     }
 }
@@ -320,12 +426,13 @@ pub(crate) fn column_key<T: Table>(
 }
 
 impl Expr {
-    /// Whether `row` satisfies the expression. `Err` for an invalid filter.
-    pub(crate) fn eval<T: Table>(
-        &self,
-        doc: &Doc<T>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<bool, String> {
+    /// Whether `doc` satisfies the expression. `Err` for an invalid filter, or when a
+    /// relation filter cannot read what it needs.
+    pub(crate) fn eval<T: Table>(&self, doc: &Doc<T>, env: &mut Env<'_>) -> Result<bool> {
+        let invalid = |reason: String| Error::InvalidQuery {
+            table: T::NAME,
+            reason,
+        };
         let row = doc.value();
         Ok(match self {
             Expr::Pred {
@@ -344,9 +451,9 @@ impl Expr {
                 if *nullable && pred.is_range() && row.column_is_null(*column) {
                     return Ok(false);
                 }
-                scratch.clear();
-                column_key(doc, *column, scratch).map_err(|e| e.detail)?;
-                let k = scratch.as_slice();
+                env.scratch.clear();
+                column_key(doc, *column, &mut env.scratch).map_err(|e| invalid(e.detail))?;
+                let k = env.scratch.as_slice();
                 match pred {
                     Pred::Cmp(op, v) => {
                         let o = k.cmp(v.key.as_slice());
@@ -381,7 +488,7 @@ impl Expr {
             }
             Expr::And(parts) => {
                 for p in parts {
-                    if !p.eval(doc, scratch)? {
+                    if !p.eval(doc, env)? {
                         return Ok(false);
                     }
                 }
@@ -389,14 +496,15 @@ impl Expr {
             }
             Expr::Or(parts) => {
                 for p in parts {
-                    if p.eval(doc, scratch)? {
+                    if p.eval(doc, env)? {
                         return Ok(true);
                     }
                 }
                 false
             }
-            Expr::Not(inner) => !inner.eval(doc, scratch)?,
-            Expr::Invalid(why) => return Err(why.to_string()),
+            Expr::Not(inner) => !inner.eval(doc, env)?,
+            Expr::Related(r) => r.eval(doc, env)?,
+            Expr::Invalid(why) => return Err(invalid(why.to_string())),
         })
     }
 
@@ -447,6 +555,21 @@ impl Expr {
                 h.write_u8(4);
                 inner.hash_into(h);
             }
+            Expr::Related(r) => {
+                h.write_u8(6);
+                bytes(h, r.relation.as_bytes());
+                h.write_u8(r.quant as u8);
+                h.write_u8(u8::from(r.include_deleted));
+                for part in [&r.scope, &r.cond] {
+                    match part {
+                        None => h.write_u8(0),
+                        Some(e) => {
+                            h.write_u8(1);
+                            e.hash_into(h);
+                        }
+                    }
+                }
+            }
             Expr::Invalid(why) => {
                 h.write_u8(5);
                 bytes(h, why.as_bytes());
@@ -460,8 +583,59 @@ impl Expr {
             Expr::Invalid(why) => Some(why),
             Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(Expr::invalid),
             Expr::Not(inner) => inner.invalid(),
+            Expr::Related(r) => r.scope.iter().chain(&r.cond).find_map(Expr::invalid),
             Expr::Pred { .. } => None,
         }
+    }
+
+    /// The relation filters in the expression, outermost first (not those nested in them).
+    pub(crate) fn relation_filters(&self) -> Vec<&RelFilter> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Related(r) => out.push(&**r),
+                Expr::And(parts) | Expr::Or(parts) => stack.extend(parts.iter().rev()),
+                Expr::Not(inner) => stack.push(inner),
+                Expr::Pred { .. } | Expr::Invalid(_) => {}
+            }
+        }
+        out
+    }
+
+    /// How deeply relation filters nest in the expression (0: none).
+    pub(crate) fn relation_depth(&self) -> usize {
+        match self {
+            Expr::Related(r) => r.depth,
+            Expr::And(parts) | Expr::Or(parts) => {
+                parts.iter().map(Expr::relation_depth).max().unwrap_or(0)
+            }
+            Expr::Not(inner) => inner.relation_depth(),
+            Expr::Pred { .. } | Expr::Invalid(_) => 0,
+        }
+    }
+}
+
+impl RelFilter {
+    /// Whether `doc` passes: looked up once per distinct key per query (see [`Env`]).
+    fn eval<T: Table>(&self, doc: &Doc<T>, env: &mut Env<'_>) -> Result<bool> {
+        let Some(key) = self.test.key(doc)? else {
+            // A null foreign key: no related row.
+            return Ok(matches!(self.quant, Quant::None | Quant::All));
+        };
+        let slot = (std::ptr::from_ref(self) as usize, key);
+        let found = match env.memo.get(&slot) {
+            Some(&found) => found,
+            None => {
+                let found = self.test.found(env.tx, env.db, doc)?;
+                env.memo.insert(slot, found);
+                found
+            }
+        };
+        Ok(match self.quant {
+            Quant::Exists | Quant::Any | Quant::Is => found,
+            Quant::None | Quant::All => !found,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::filter::column_key;
+use super::filter::{Env, column_key};
 use super::order::compare_keyed;
 use super::relation::*;
 use crate::catalog::{TableInfo, child_index, decode_doc};
@@ -93,13 +93,10 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
         })
     }
 
-    pub(crate) fn keep(&self, doc: &Doc<C>, scratch: &mut Vec<u8>) -> Result<bool> {
+    pub(crate) fn keep(&self, doc: &Doc<C>, env: &mut Env<'_>) -> Result<bool> {
         match &self.filter {
             None => Ok(true),
-            Some(f) => f.eval(doc, scratch).map_err(|why| Error::InvalidQuery {
-                table: C::NAME,
-                reason: why,
-            }),
+            Some(f) => f.eval(doc, env),
         }
     }
 
@@ -152,7 +149,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
         depth: usize,
     ) -> Result<Vec<Vec<Doc<C>>>> {
         let info = cx.db.info::<C>()?;
-        let mut scratch = Vec::new();
+        let mut env = Env::new(cx.tx, cx.db);
         match &self.path {
             Path::Parent { column } => {
                 let keys: Vec<Option<u64>> = parents
@@ -227,7 +224,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                                 ));
                             }
                         };
-                        if self.keep(&doc, &mut scratch)? {
+                        if self.keep(&doc, &mut env)? {
                             rows.push(doc);
                         }
                     }
@@ -287,7 +284,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                 let mut found: Vec<Doc<C>> = Vec::with_capacity(all_targets.len());
                 for &id in &all_targets {
                     if let Found::Row(doc) = self.read(cx, info, id)?
-                        && self.keep(&doc, &mut scratch)?
+                        && self.keep(&doc, &mut env)?
                     {
                         found.push(doc);
                     }

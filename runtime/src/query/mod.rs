@@ -45,6 +45,7 @@ mod load;
 mod order;
 mod plan;
 pub(crate) mod read;
+mod related;
 pub(crate) mod relation;
 mod scan;
 
@@ -336,6 +337,14 @@ impl<'tx, T: Table> Query<'tx, T> {
         if let Some(n) = self.max_scan {
             out.push_str(&format!("max_scan: {n} rows examined per page\n"));
         }
+        if let Some(f) = &self.filter {
+            for r in f.relation_filters() {
+                out.push_str(&format!(
+                    "relation filter: {r}: {}, each distinct key once\n",
+                    r.test.how(self.db)
+                ));
+            }
+        }
         for w in &self.withs {
             out.push_str(&format!("with: {}\n", w.describe()));
         }
@@ -346,7 +355,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// the first scan reads no more than that (post-filters may make it read on).
     fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
         let plan = self.plan()?;
-        let mut exec = Exec::new(self.tx, self.info()?, plan, start)?;
+        let mut exec = Exec::new(self.tx, self.db, self.info()?, plan, start)?;
         if let Some(n) = need {
             exec.batch = n.clamp(1, BATCH);
         }
@@ -515,7 +524,7 @@ impl<'tx, T: Table> Query<'tx, T> {
                     .to_string(),
             });
         }
-        let mut exec = Exec::new(self.tx, self.info()?, plan, start.clone())?;
+        let mut exec = Exec::new(self.tx, self.db, self.info()?, plan, start.clone())?;
         // One row past the page tells whether another page follows.
         exec.batch = n.saturating_add(1).clamp(1, BATCH);
         if let Some(budget) = self.max_scan {

@@ -615,6 +615,10 @@ fn unservable(part: &Expr) -> String {
                 "no index serves `{part}` (a NOT): state the rows you want with eq, in_ or a \
                  range"
             ),
+            Expr::Related(_) => format!(
+                "no index of this table serves the relation filter `{part}` (it is checked on \
+                 each row read): add a condition an index serves beside it"
+            ),
             _ => format!("no index serves `{part}`"),
         };
     };

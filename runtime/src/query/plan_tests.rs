@@ -477,7 +477,7 @@ fn equality_pins() {
         case::<Post>("eq on an Option column pins the Some key")
             .filter(Post::tag().eq("rust"))
             .describe(&[
-                "access: index by_tag (1 probe: tag = Some(\"rust\"))",
+                "access: index by_tag (1 probe: tag = \"rust\")",
                 "order: index order (ascending)",
             ])
             .index(
@@ -489,7 +489,7 @@ fn equality_pins() {
         case::<Post>("a same-column or of is_null and eq: two probes")
             .filter(Post::tag().is_null().or(Post::tag().eq("rust")))
             .describe(&[
-                "access: index by_tag (2 probes: (tag IS NULL OR tag = Some(\"rust\")))",
+                "access: index by_tag (2 probes: (tag IS NULL OR tag = \"rust\"))",
                 "order: index order (ascending)",
             ])
             .index(
