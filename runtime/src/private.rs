@@ -5,7 +5,7 @@ pub use crate::codec::{self, CodecError};
 pub use crate::model::Column;
 pub use crate::model::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
-    RelationDef, Table, TableSchema, UniqueIndex,
+    RelationDef, Table, TableName, TableSchema, UniqueIndex,
 };
 pub use crate::model::{ForeignKey, Id, Nullable};
 pub use crate::query::relation::{

@@ -5,7 +5,13 @@
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
-use redorm::{Column, Id, Json};
+use redorm::{Column, Id, Json, Table};
+
+/// A table for `Id<Thing>` keys.
+#[derive(Table, Debug)]
+struct Thing {
+    x: u8,
+}
 
 fn key<C: Column>(v: &C) -> Vec<u8> {
     let mut out = Vec::new();
@@ -121,7 +127,7 @@ proptest! {
 
     #[test]
     fn id_keys_follow_numeric_order(a: u64, b: u64) {
-        let (x, y) = (Id::<()>::from_raw(a), Id::<()>::from_raw(b));
+        let (x, y) = (Id::<Thing>::from_raw(a), Id::<Thing>::from_raw(b));
         assert_order(&x, &y, a.cmp(&b));
     }
 
@@ -205,6 +211,6 @@ fn type_names_are_stable() {
     assert_eq!(<usize>::type_name(), "u64");
     assert_eq!(<Option<Vec<String>>>::type_name(), "Option<Vec<String>>");
     assert_eq!(<Vec<u8>>::type_name(), "Vec<u8>");
-    assert_eq!(<Id<()>>::type_name(), "Id");
+    assert_eq!(<Id<Thing>>::type_name(), "Id");
     assert_eq!(<Json<Vec<u8>>>::type_name(), "Json");
 }

@@ -549,3 +549,24 @@ fn nesting_is_bounded(engine: Engine) {
         other => panic!("expected InvalidQuery, got {other:?}"),
     }
 }
+
+#[apply(engines)]
+fn plans_show_ids_as_table_and_number(engine: Engine) {
+    let db = db(engine);
+    let tx = db.read().unwrap();
+    let ann = tx.query::<User>().first().unwrap().unwrap().id;
+    let q = tx.query::<Post>().filter(
+        Post::author_id()
+            .eq(ann)
+            .and(Post::editor_id().eq(Some(ann)).not()),
+    );
+    assert_eq!(
+        q.explain(),
+        "query posts\n\
+         access: index by_author_id (1 probe: author_id = users:1)\n\
+         order: index order (ascending)\n\
+         post-filter: NOT editor_id = users:1\n"
+    );
+    let by_ann: Vec<String> = q.all().unwrap().iter().map(|p| p.title.clone()).collect();
+    assert_eq!(by_ann, ["a1", "a2"]);
+}

@@ -51,6 +51,11 @@ pub(super) fn fallback(input: &DeriveInput, krate: &Path) -> TokenStream {
     quote! {
         const _: () = {
             #[automatically_derived]
+            impl #p::TableName for #ident {
+                const TABLE_NAME: &'static str = #name;
+            }
+
+            #[automatically_derived]
             #[allow(unused_qualifications)]
             impl #p::Table for #ident {
                 const NAME: &'static str = #name;

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::str::FromStr;
 
 use super::column::Column;
-use super::schema::Table;
+use super::schema::{Table, TableName};
 use crate::codec::{self, CodecError};
 use crate::error::Error;
 
@@ -125,7 +125,7 @@ impl<T: Table> FromStr for Id<T> {
     }
 }
 
-impl<T: 'static> Column for Id<T> {
+impl<T: TableName> Column for Id<T> {
     fn type_name() -> String {
         // The target table is checked by the compiler; the stored form is a u64.
         "Id".to_string()
@@ -147,6 +147,9 @@ impl<T: 'static> Column for Id<T> {
     fn as_id(&self) -> Option<u64> {
         Some(self.raw)
     }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", T::TABLE_NAME, self.raw)
+    }
 }
 
 /// A column that can point at a row of `P`: `Id<P>` or `Option<Id<P>>`.
@@ -157,8 +160,8 @@ impl<T: 'static> Column for Id<T> {
 )]
 pub trait ForeignKey<P>: Column {}
 
-impl<P: 'static> ForeignKey<P> for Id<P> {}
-impl<P: 'static> ForeignKey<P> for Option<Id<P>> {}
+impl<P: TableName> ForeignKey<P> for Id<P> {}
+impl<P: TableName> ForeignKey<P> for Option<Id<P>> {}
 
 /// A column that can be set to `None`: `Option<C>`. Required by `on_delete = set_null`.
 #[diagnostic::on_unimplemented(

@@ -15,5 +15,5 @@ pub use id::{ForeignKey, Id, Nullable};
 pub(crate) use schema::{CREATED_AT_COLUMN, ID_COLUMN, column_name};
 pub use schema::{
     Col, ColumnDef, DeleteMode, FieldError, ForeignKeyDef, Index, IndexDef, OnDelete, OnSoftDelete,
-    RelationDef, SystemColumns, Table, TableSchema, UniqueIndex,
+    RelationDef, SystemColumns, Table, TableName, TableSchema, UniqueIndex,
 };

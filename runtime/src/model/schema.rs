@@ -7,6 +7,20 @@ use std::marker::PhantomData;
 
 use crate::codec::CodecError;
 
+/// A table's name, known without its columns, so an `Id<T>` column shows itself as `users:1`
+/// even among `T`'s own fields. Implemented by `#[derive(Table)]` beside [`Table`], with the
+/// same name as [`Table::NAME`].
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a redorm table",
+    label = "this type has no `#[derive(Table)]`",
+    note = "add `#[derive(Table)]` to the struct (and register it with `Db::builder().table::<{Self}>()`)"
+)]
+pub trait TableName: 'static {
+    /// The table's name in the database file.
+    const TABLE_NAME: &'static str;
+}
+
 /// A struct stored as the rows of one table. Implemented by `#[derive(Table)]`; the methods are
 /// the derive's contract with the runtime and are not meant to be called directly.
 ///
@@ -33,7 +47,7 @@ use crate::codec::CodecError;
     label = "this type has no `#[derive(Table)]`",
     note = "add `#[derive(Table)]` to the struct (and register it with `Db::builder().table::<{Self}>()`)"
 )]
-pub trait Table: Sized + Send + Sync + 'static {
+pub trait Table: TableName + Sized + Send + Sync + 'static {
     /// The table's name in the database file.
     const NAME: &'static str;
 

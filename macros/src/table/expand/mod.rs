@@ -112,6 +112,11 @@ pub(crate) fn expand(def: &TableDef) -> TokenStream {
             #(#nullable_checks)*
 
             #[automatically_derived]
+            impl #p::TableName for #ident {
+                const TABLE_NAME: &'static str = #table_name;
+            }
+
+            #[automatically_derived]
             #[allow(private_bounds, unused_qualifications)]
             impl #p::Table for #ident
             where
