@@ -1,0 +1,156 @@
+//! Errors as HTTP answers: a status code and a JSON body naming what went wrong.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// An error answer: `status` with the body `{"error": <code>, "message": <text>, …details}`.
+///
+/// `code` is a stable, machine-readable name (`unique_violation`, `foreign_key_violation`,
+/// `not_found`, `invalid_cursor`, …); `message` is for people (for errors from the database,
+/// redorm's own message, which says what to do); the details name the table, index, column or
+/// id involved.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl ApiError {
+    /// An error with `code`, `message` and extra fields `details` (a JSON object, or `null`).
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, details: Value) -> Self {
+        let mut body = Map::new();
+        body.insert("error".into(), code.into());
+        body.insert("message".into(), Value::String(message.into()));
+        if let Value::Object(details) = details {
+            body.extend(details);
+        }
+        ApiError {
+            status,
+            body: Value::Object(body),
+        }
+    }
+
+    /// 400 with `code` and `message`.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message, Value::Null)
+    }
+
+    /// 404 for the row `id` (`"users:7"`), in the same form as redorm's `NotFound`.
+    pub fn row_not_found(table: &str, id: u64) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("table `{table}` has no row {table}:{id}"),
+            json!({ "id": format!("{table}:{id}") }),
+        )
+    }
+
+    /// 500, for what the client cannot fix.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            message,
+            Value::Null,
+        )
+    }
+}
+
+impl From<redorm::Error> for ApiError {
+    fn from(err: redorm::Error) -> Self {
+        use redorm::Error as E;
+        let message = err.to_string();
+        // A bulk insert names the refused row; its own error decides the answer.
+        if let E::BatchRow { error, .. } = err {
+            let mut inner = ApiError::from(*error);
+            if let Value::Object(body) = &mut inner.body {
+                body.insert("message".into(), Value::String(message));
+            }
+            return inner;
+        }
+        let (status, code, details) = match &err {
+            E::Unique { table, index, .. } => (
+                StatusCode::CONFLICT,
+                "unique_violation",
+                json!({ "table": table, "index": index }),
+            ),
+            E::Restrict {
+                table,
+                id,
+                child_table,
+                column,
+                ..
+            } => (
+                StatusCode::CONFLICT,
+                "still_referenced",
+                json!({ "id": format!("{table}:{id}"), "referenced_by": format!("{child_table}.{column}") }),
+            ),
+            E::CascadeTooLarge { table, id, .. } => (
+                StatusCode::CONFLICT,
+                "cascade_too_large",
+                json!({ "id": format!("{table}:{id}") }),
+            ),
+            E::ForeignKey {
+                table,
+                column,
+                target,
+                target_id,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "foreign_key_violation",
+                json!({ "table": table, "column": column, "missing": format!("{target}:{target_id}") }),
+            ),
+            E::NotFound { table, id } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                json!({ "id": format!("{table}:{id}") }),
+            ),
+            E::InvalidCursor { table, .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                json!({ "table": table }),
+            ),
+            E::InvalidId { table, input, .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_id",
+                json!({ "table": table, "input": input }),
+            ),
+            E::InvalidQuery { table, .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                json!({ "table": table }),
+            ),
+            // Everything else (storage, damaged data, limits this service never reaches) is
+            // the server's problem, not the request's.
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", Value::Null),
+        };
+        ApiError::new(status, code, message, details)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, "invalid_body", rejection.body_text(), Value::Null)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query_string", rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
