@@ -4,39 +4,51 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-/// An error answer: `status` with the body `{"error": <code>, "message": <text>, …details}`.
+/// An error answer: `status` with the body `{"error": <code>, …details, "message": <text>}`.
 ///
 /// `code` is a stable, machine-readable name (`unique_violation`, `foreign_key_violation`,
-/// `not_found`, `invalid_cursor`, …); `message` is for people (for errors from the database,
-/// redorm's own message, which says what to do); the details name the table, index, column or
-/// id involved.
-#[derive(Debug)]
+/// `not_found`, `invalid_cursor`, …); the details name the table, index, column or id
+/// involved; `message` is for people (for errors from the database, redorm's own message,
+/// which says what to do).
+#[derive(Debug, Serialize)]
 pub struct ApiError {
     /// The HTTP status.
+    #[serde(skip)]
     pub status: StatusCode,
-    /// The JSON body.
-    pub body: Value,
+    /// The machine-readable name of the error, the body's `error`.
+    #[serde(rename = "error")]
+    pub code: &'static str,
+    /// The fields that name what went wrong.
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+    /// What went wrong, in words.
+    pub message: String,
 }
 
 impl ApiError {
     /// An error with `code`, `message` and extra fields `details` (a JSON object, or `null`).
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, details: Value) -> Self {
-        let mut body = Map::new();
-        body.insert("error".into(), code.into());
-        body.insert("message".into(), Value::String(message.into()));
-        if let Value::Object(details) = details {
-            body.extend(details);
-        }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        details: Value,
+    ) -> Self {
         ApiError {
             status,
-            body: Value::Object(body),
+            code,
+            details: match details {
+                Value::Object(details) => details,
+                _ => Map::new(),
+            },
+            message: message.into(),
         }
     }
 
     /// 400 with `code` and `message`.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, code, message, Value::Null)
     }
 
@@ -67,11 +79,10 @@ impl From<redorm::Error> for ApiError {
         let message = err.to_string();
         // A bulk insert names the refused row; its own error decides the answer.
         if let E::BatchRow { error, .. } = err {
-            let mut inner = ApiError::from(*error);
-            if let Value::Object(body) = &mut inner.body {
-                body.insert("message".into(), Value::String(message));
-            }
-            return inner;
+            return ApiError {
+                message,
+                ..ApiError::from(*error)
+            };
         }
         let (status, code, details) = match &err {
             E::Unique { table, index, .. } => (
@@ -151,6 +162,6 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(&self)).into_response()
     }
 }

@@ -30,7 +30,8 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// The largest `limit` a list request may ask for.
 pub const MAX_LIMIT: usize = 100;
 /// At most this many related rows are loaded per row and relation by `?with=` (the first ones
-/// by id); the list endpoints' filters page through all of them.
+/// by id); the list endpoints' filters (`/posts?author=`, `/comments?post=`,
+/// `/comments?author=`) page through all of them.
 pub const MAX_RELATED: usize = 100;
 
 /// The service: every route, on the database `db` (opened with [`database`]).
@@ -294,11 +295,12 @@ async fn list_posts(
     list::<Post>(db, filter, p.cursor, p.limit, p.with).await
 }
 
-/// `GET /comments?post=posts:1&cursor=&limit=&with=`.
+/// `GET /comments?post=posts:1&author=users:1&cursor=&limit=&with=`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CommentParams {
     post: Option<String>,
+    author: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
     with: Option<String>,
@@ -309,10 +311,14 @@ async fn list_comments(
     params: Result<Query<CommentParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params?;
-    let filter = match p.post.as_deref() {
-        Some(post) => Some(Comment::post_id().eq(parse_id::<Post>(post)?)),
-        None => None,
-    };
+    let mut filters = Vec::new();
+    if let Some(post) = p.post.as_deref() {
+        filters.push(Comment::post_id().eq(parse_id::<Post>(post)?));
+    }
+    if let Some(author) = p.author.as_deref() {
+        filters.push(Comment::author_id().eq(Some(parse_id::<User>(author)?)));
+    }
+    let filter = filters.into_iter().reduce(|a, b| a.and(b));
     list::<Comment>(db, filter, p.cursor, p.limit, p.with).await
 }
 

@@ -547,6 +547,10 @@ fn with_loads_relations_onto_rows_and_pages() {
             with(&comments[3], json!({"author": users[0]})),
         ])
     );
+    let reply = s.get("/comments?author=users:1");
+    assert_eq!(reply.body["items"], json!([comments[1], comments[3]]));
+    let reply = s.get("/comments?author=users:1&post=posts:3");
+    assert_eq!(reply.body["items"], json!([comments[3]]));
 
     // A relation the table does not have: 400 listing the ones it has.
     let reply = s.get("/posts/posts:1?with=likes");
