@@ -52,16 +52,6 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message, Value::Null)
     }
 
-    /// 404 for the row `id` (`"users:7"`), in the same form as redorm's `NotFound`.
-    pub fn row_not_found(table: &str, id: u64) -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("table `{table}` has no row {table}:{id}"),
-            json!({ "id": format!("{table}:{id}") }),
-        )
-    }
-
     /// 500, for what the client cannot fix.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(

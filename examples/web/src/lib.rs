@@ -341,7 +341,12 @@ async fn get_one<T: Resource>(
     let body = blocking(move || {
         let tx = db.read()?;
         let Some(doc) = tx.get(id)? else {
-            return Err(ApiError::row_not_found(T::NAME, id.get()));
+            // The same answer as a write to a missing row gets.
+            return Err(redorm::Error::NotFound {
+                table: T::NAME,
+                id: id.get(),
+            }
+            .into());
         };
         let mut docs = [doc];
         for rel in &rels {

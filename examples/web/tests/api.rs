@@ -292,7 +292,7 @@ fn create_get_and_the_errors_of_writes() {
         json!({
             "error": "not_found",
             "id": "users:99",
-            "message": "table `users` has no row users:99",
+            "message": redorm::Error::NotFound { table: "users", id: 99 }.to_string(),
         })
     );
 
