@@ -14,6 +14,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Doc, Table, UniqueIndex};
+use crate::query::Rules;
+use crate::query::rules::RuleSet;
 use crate::storage::memory::MemoryEngine;
 use crate::storage::{AnyEngine, OpenOptions, RESERVED_PREFIX, RedbEngine, WriteStore};
 use crate::write::hooks::{self, DeleteCause, UpdateCause};
@@ -46,6 +48,9 @@ pub struct DbBuilder {
     on_index_build: Option<ProgressFn>,
     notify: Notify,
     cache_size: Option<usize>,
+    rules: RuleSet,
+    /// The tables rules were given for, checked to be registered at open.
+    ruled: Vec<(TypeId, &'static str)>,
 }
 
 impl std::fmt::Debug for DbBuilder {
@@ -80,11 +85,24 @@ impl Db {
             on_index_build: None,
             notify: Notify::default(),
             cache_size: None,
+            rules: RuleSet::default(),
+            ruled: Vec::new(),
         }
     }
 }
 
 impl DbBuilder {
+    /// Gives table `T` its read and write rules for viewers of type `V` (see [`Rules`]). A
+    /// table with rules is read and written only by a viewer
+    /// ([`Db::read_as`](crate::Db::read_as), [`Db::write_as`](crate::Db::write_as)) or as the
+    /// system (`skip_rules()`). Rules for a table that is not registered are an error when the
+    /// database opens; given twice for one table, the second replaces the first.
+    pub fn rules<T: Table, V: Send + Sync + 'static>(mut self, rules: Rules<T, V>) -> Self {
+        self.rules.add(rules);
+        self.ruled.push((TypeId::of::<T>(), T::NAME));
+        self
+    }
+
     /// Registers a table. Every table the program reads or writes must be registered.
     pub fn table<T: Table>(mut self) -> Self {
         self.tables.push(Registration {
@@ -372,6 +390,14 @@ impl DbBuilder {
             by_type.insert(reg.type_id, slot);
         }
         validate_relations(&self.tables)?;
+        if let Some((_, name)) = self.ruled.iter().find(|(t, _)| !by_type.contains_key(t)) {
+            return Err(Error::Schema {
+                table: (*name).to_string(),
+                message: "rules were given for this table, but it is not registered; add \
+                          .table::<..>() for it to the builder"
+                    .to_string(),
+            });
+        }
         link_tables(&self.tables, &mut tables, &self.released);
         let secret = load_secret(&mut store)?;
         store.commit()?;
@@ -391,6 +417,7 @@ impl DbBuilder {
                 hooks: self.hooks,
                 ops: self.ops,
                 notify: self.notify,
+                rules: Arc::new(self.rules),
             }),
         })
     }

@@ -9,6 +9,7 @@ use crate::integrity::{self, IntegrityReport};
 use crate::jobs::{self, JobKey, JobReport, PendingJob, Worker};
 use crate::model::{Table, TableSchema};
 
+use crate::query::rules::Viewing;
 use crate::storage::ReadStore;
 use crate::tx::ReadTx;
 use crate::write::notify::{RowChange, Subscription};
@@ -65,9 +66,43 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Begins a read transaction: a consistent snapshot of the database as of now, unaffected
     /// by later writes. Any number may be open at once, beside a writer.
+    ///
+    /// It reads as nobody: a table with [`Rules`](crate::Rules) refuses it
+    /// ([`Error::Denied`]) — read as a viewer with [`read_as`](Db::read_as), or as the system
+    /// with `db.read()?.skip_rules()`.
     pub fn read(&self) -> Result<ReadTx> {
         let store = ReadStore::begin(&self.inner.engine)?;
-        Ok(ReadTx::new(self.inner.clone(), store))
+        Ok(ReadTx::new(
+            self.inner.clone(),
+            store,
+            Viewing::nobody(self.setup.rules.clone()),
+        ))
+    }
+
+    /// Begins a read transaction as `viewer`: every table's read rule is built from it (once,
+    /// now) and applies to every read (see [`Rules`](crate::Rules)). A viewer of another type
+    /// than a table's rules take is [`Error::Denied`].
+    pub fn read_as<V: Clone + Send + Sync + 'static>(&self, viewer: &V) -> Result<ReadTx> {
+        let view = Viewing::viewer(self.setup.rules.clone(), viewer.clone())?;
+        let store = ReadStore::begin(&self.inner.engine)?;
+        Ok(ReadTx::new(self.inner.clone(), store, view))
+    }
+
+    /// Runs `f` in a write transaction as `viewer`, as [`write`](Db::write) does: reads see
+    /// what the viewer may read, and each insert, update and delete is checked against the
+    /// table's rules ([`Error::Denied`], nothing written). Hooks run in the same transaction,
+    /// as the same viewer.
+    pub fn write_as<V: Clone + Send + Sync + 'static, R>(
+        &self,
+        viewer: &V,
+        f: impl FnOnce(&mut WriteTx) -> Result<R>,
+    ) -> Result<R> {
+        let view = Viewing::viewer(self.setup.rules.clone(), viewer.clone())?;
+        let mut tx = self.begin_write()?;
+        tx.view = view;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls everything back

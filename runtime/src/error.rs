@@ -140,6 +140,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A table's rules refuse the operation to this transaction's viewer (or the transaction
+    /// has no viewer). Nothing of the operation was written.
+    #[error("{operation} on `{table}` denied: {reason}")]
+    Denied {
+        /// Table name.
+        table: &'static str,
+        /// `read`, `insert`, `update` or `delete`.
+        operation: &'static str,
+        /// Which rule refused, and what to do.
+        reason: String,
+    },
+
+    /// A rule panicked. The transaction's call was refused; nothing of it was written.
+    #[error("the {rule} rule of `{table}` panicked: {message}; fix the rule")]
+    RulePanicked {
+        /// Table name.
+        table: &'static str,
+        /// `read`, `insert`, `update` or `delete`.
+        rule: &'static str,
+        /// The panic's message.
+        message: String,
+    },
+
     /// A query whose options contradict each other.
     #[error("invalid query on `{table}`: {reason}")]
     InvalidQuery {

@@ -37,7 +37,7 @@ pub use operations::BackupReport;
 pub use query::compare::StrColumn;
 pub use query::filter::Filter;
 pub use query::relation::{Cardinality, Load, MAX_DEPTH, Relation, ToMany, ToOne};
-pub use query::{Counted, Cursor, GroupBy, Numeric, Order, Page, Query, QueryIter};
+pub use query::{Counted, Cursor, GroupBy, Numeric, Order, Page, Query, QueryIter, Rules};
 pub use redorm_macros::{Column, Table};
 pub use storage::memory::{MemoryDump, MemoryEngine, StepCounts, WriteStep};
 pub use storage::{Durability, TxStats};

@@ -9,6 +9,7 @@ use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex};
 use crate::query::Query;
 use crate::query::read::read_methods;
 use crate::query::relation::{Cardinality, Relation};
+use crate::query::rules::Viewing;
 use crate::storage::{ReadStore, TxStats};
 
 /// A read transaction: a consistent snapshot. Begin one with [`Db::read`](crate::Db::read).
@@ -30,6 +31,7 @@ use crate::storage::{ReadStore, TxStats};
 pub struct ReadTx {
     db: Arc<Catalog>,
     store: ReadStore,
+    view: Viewing,
 }
 
 impl fmt::Debug for ReadTx {
@@ -39,8 +41,16 @@ impl fmt::Debug for ReadTx {
 }
 
 impl ReadTx {
-    pub(crate) fn new(db: Arc<Catalog>, store: ReadStore) -> Self {
-        ReadTx { db, store }
+    pub(crate) fn new(db: Arc<Catalog>, store: ReadStore, view: Viewing) -> Self {
+        ReadTx { db, store, view }
+    }
+
+    /// Reads as the system: tables' [`Rules`](crate::Rules) do not apply to this transaction
+    /// (for maintenance, exports, jobs of the application's own). Say it only where no viewer
+    /// is behind the read.
+    pub fn skip_rules(mut self) -> Self {
+        self.view = self.view.as_system();
+        self
     }
 
     read_methods!(Read);

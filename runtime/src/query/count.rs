@@ -72,6 +72,7 @@ impl<P: Table, C: Table + Clone> Counted<P, C> {
         // has_many on a table without soft deletion, or any has_many under include_deleted.
         if let Path::Children { column, nullable } = &rel.path
             && rel.filter.is_none()
+            && !cx.view.narrows(C::NAME)
         {
             let index = child_index(info, *column)?;
             let table = &info.index_tables[index];

@@ -10,6 +10,7 @@ use super::cursor::*;
 use super::filter::{Env, column_key};
 use super::order::compare_keyed;
 use super::plan::*;
+use super::rules::Viewing;
 use super::scan::{BATCH, ProbeScan, probe_bounds, scan_probes};
 use crate::catalog::{Catalog, TableInfo, decode_doc};
 use crate::error::{Error, Result};
@@ -72,6 +73,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
     pub(crate) fn new(
         tx: TxRef<'tx>,
         db: &'tx Catalog,
+        view: &'tx Viewing,
         info: &'tx TableInfo,
         plan: Plan,
         start: Option<Position>,
@@ -180,7 +182,7 @@ impl<'tx, T: Table> Exec<'tx, T> {
             info,
             plan,
             source,
-            env: Env::new(tx, db),
+            env: Env::new(tx, db, view),
             _t: PhantomData,
         };
         if exec.plan.sort.is_some() {

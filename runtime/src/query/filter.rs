@@ -24,6 +24,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::rules::Viewing;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::Column;
@@ -205,7 +206,7 @@ pub(crate) trait RelTest: Send + Sync {
     fn key(&self, doc: &dyn Any) -> Result<Option<u64>>;
     /// Whether row `doc` has a related row in scope (and matching the condition of `any`
     /// and `is`, or failing the condition of `all`).
-    fn found(&self, tx: TxRef<'_>, db: &Catalog, doc: &dyn Any) -> Result<bool>;
+    fn found(&self, env: &Env<'_>, doc: &dyn Any) -> Result<bool>;
     /// How it is looked up, for `explain()`.
     fn how(&self, db: &Catalog) -> String;
 }
@@ -216,15 +217,17 @@ pub(crate) trait RelTest: Send + Sync {
 pub(crate) struct Env<'a> {
     pub(crate) tx: TxRef<'a>,
     pub(crate) db: &'a Catalog,
+    pub(crate) view: &'a Viewing,
     pub(crate) scratch: Vec<u8>,
     memo: HashMap<(usize, u64), bool>,
 }
 
 impl<'a> Env<'a> {
-    pub(crate) fn new(tx: TxRef<'a>, db: &'a Catalog) -> Self {
+    pub(crate) fn new(tx: TxRef<'a>, db: &'a Catalog, view: &'a Viewing) -> Self {
         Env {
             tx,
             db,
+            view,
             scratch: Vec::new(),
             memo: HashMap::new(),
         }
@@ -627,7 +630,7 @@ impl RelFilter {
         let found = match env.memo.get(&slot) {
             Some(&found) => found,
             None => {
-                let found = self.test.found(env.tx, env.db, doc)?;
+                let found = self.test.found(env, doc)?;
                 env.memo.insert(slot, found);
                 found
             }

@@ -14,6 +14,7 @@ use super::exec::*;
 pub struct QueryIter<'tx, T> {
     pub(crate) tx: TxRef<'tx>,
     pub(crate) db: &'tx Catalog,
+    pub(crate) view: &'tx super::rules::Viewing,
     pub(crate) withs: Vec<Arc<dyn Load<T>>>,
     pub(crate) exec: Option<Exec<'tx, T>>,
     pub(crate) left: Option<usize>,
@@ -54,6 +55,7 @@ impl<T: Table> Iterator for QueryIter<'_, T> {
         let mut cx = LoadCx {
             tx: self.tx,
             db: self.db,
+            view: self.view,
         };
         for w in &self.withs {
             if let Err(e) = w.load_into(&mut cx, &mut one, 1) {

@@ -49,7 +49,7 @@ impl<T: Table> Query<'_, T> {
                 }
             }
         }
-        let mut exec = Exec::<T>::new(self.tx, self.db, info, plan, None)?;
+        let mut exec = Exec::<T>::new(self.tx, self.db, self.view, info, plan, None)?;
         let mut n = 0usize;
         let want = self.limit.map(|l| l.saturating_add(self.offset));
         while want.is_none_or(|w| n < w) && exec.next()?.is_some() {

@@ -89,6 +89,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
         Ok(match doc {
             None => Found::Missing,
             Some(d) if d.deleted_at().is_some() && !self.include_deleted => Found::Hidden,
+            Some(d) if !cx.view.visible(&d, &mut Env::new(cx.tx, cx.db, cx.view))? => Found::Hidden,
             Some(d) => Found::Row(d),
         })
     }
@@ -149,7 +150,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
         depth: usize,
     ) -> Result<Vec<Vec<Doc<C>>>> {
         let info = cx.db.info::<C>()?;
-        let mut env = Env::new(cx.tx, cx.db);
+        let mut env = Env::new(cx.tx, cx.db, cx.view);
         match &self.path {
             Path::Parent { column } => {
                 let keys: Vec<Option<u64>> = parents
@@ -271,7 +272,7 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
                     join_ids.sort_unstable();
                     let mut targets = Vec::with_capacity(join_ids.len());
                     for jid in join_ids {
-                        if let Some(t) = (join.target_of)(cx.tx, cx.db, jid, join.to)? {
+                        if let Some(t) = (join.target_of)(cx, jid, join.to)? {
                             targets.push(t);
                             all_targets.push(t);
                         }

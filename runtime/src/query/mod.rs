@@ -47,6 +47,7 @@ mod plan;
 pub(crate) mod read;
 mod related;
 pub(crate) mod relation;
+pub(crate) mod rules;
 mod scan;
 
 pub use aggregate::{GroupBy, Numeric};
@@ -54,6 +55,7 @@ pub use count::Counted;
 pub use cursor::{Cursor, Page};
 pub use iter::QueryIter;
 pub use order::Order;
+pub use rules::Rules;
 
 use std::fmt;
 use std::hash::Hasher;
@@ -64,6 +66,7 @@ use self::exec::*;
 use self::filter::{Expr, Filter};
 use self::plan::*;
 use self::relation::*;
+use self::rules::Viewing;
 use self::scan::BATCH;
 use crate::catalog::{Catalog, TableInfo};
 use crate::error::{Error, Result};
@@ -103,7 +106,11 @@ use crate::storage::TxRef;
 pub struct Query<'tx, T> {
     tx: TxRef<'tx>,
     db: &'tx Catalog,
+    view: &'tx Viewing,
+    /// The filter: the viewer's read rule (if any) and the query's own conditions.
     filter: Option<Expr>,
+    /// The query's own conditions alone (strict mode judges these).
+    own: Option<Expr>,
     order: Vec<Order<T>>,
     limit: Option<usize>,
     offset: usize,
@@ -131,11 +138,15 @@ impl<T> fmt::Debug for Query<'_, T> {
 }
 
 impl<'tx, T: Table> Query<'tx, T> {
-    pub(crate) fn new(tx: TxRef<'tx>, db: &'tx Catalog) -> Self {
+    pub(crate) fn new(tx: TxRef<'tx>, db: &'tx Catalog, view: &'tx Viewing) -> Self {
         Query {
             tx,
             db,
-            filter: None,
+            view,
+            // The viewer's read rule is part of the filter: indexes serve it, and cursors
+            // bind to it. Without a viewer, `plan` refuses a table with rules.
+            filter: view.read_rule(T::NAME).ok().flatten().cloned(),
+            own: None,
             order: Vec::new(),
             limit: None,
             offset: 0,
@@ -184,6 +195,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         let mut cx = LoadCx {
             tx: self.tx,
             db: self.db,
+            view: self.view,
         };
         for w in &self.withs {
             w.load_into(&mut cx, rows, 1)?;
@@ -193,6 +205,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// Keeps the rows the filter accepts. Calling it again adds another condition (`AND`).
     pub fn filter(mut self, filter: Filter<T>) -> Self {
+        filter.clone().and_into(&mut self.own);
         filter.and_into(&mut self.filter);
         self
     }
@@ -275,6 +288,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     fn plan(&self) -> Result<Plan> {
         let info = self.info()?;
+        self.view.read_rule(T::NAME)?;
         if let Some(why) = self.filter.as_ref().and_then(Expr::invalid) {
             return Err(Error::InvalidQuery {
                 table: T::NAME,
@@ -290,7 +304,23 @@ impl<'tx, T: Table> Query<'tx, T> {
         );
         plan.vis = self.visibility;
         let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
-        if strict && plan.full_scan {
+        // A read rule no index serves is checked per row: strict mode refuses only a query
+        // whose own conditions and order would read the whole table.
+        let own_full_scan = || -> Result<bool> {
+            Ok(match self.view.read_rule(T::NAME)? {
+                None => true,
+                Some(_) => {
+                    plan::plan(
+                        &info.schema,
+                        self.own.as_ref(),
+                        &order,
+                        self.using.map(|u| u.0),
+                    )
+                    .full_scan
+                }
+            })
+        };
+        if strict && plan.full_scan && own_full_scan()? {
             return Err(Error::IndexRequired {
                 table: T::NAME,
                 filter: plan.unserved_text(&self.order),
@@ -315,6 +345,13 @@ impl<'tx, T: Table> Query<'tx, T> {
         );
         let mut out = format!("query {}\n", T::NAME);
         out.push_str(&plan.describe(&info.schema));
+        match self.view.read_rule(T::NAME) {
+            Ok(Some(rule)) => out.push_str(&format!(
+                "rule: the viewer's read rule {rule} is part of the filter\n"
+            )),
+            Ok(None) => {}
+            Err(e) => out.push_str(&format!("rule: {e}\n")),
+        }
         let strict = self.db.strict && !self.allow_full_scan && self.using.is_none();
         if plan.full_scan {
             out.push_str(if strict {
@@ -355,7 +392,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// the first scan reads no more than that (post-filters may make it read on).
     fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
         let plan = self.plan()?;
-        let mut exec = Exec::new(self.tx, self.db, self.info()?, plan, start)?;
+        let mut exec = Exec::new(self.tx, self.db, self.view, self.info()?, plan, start)?;
         if let Some(n) = need {
             exec.batch = n.clamp(1, BATCH);
         }
@@ -425,7 +462,9 @@ impl<'tx, T: Table> Query<'tx, T> {
         Query {
             tx: self.tx,
             db: self.db,
+            view: self.view,
             filter: self.filter.clone(),
+            own: self.own.clone(),
             order: self.order.clone(),
             limit: self.limit,
             offset: self.offset,
@@ -443,6 +482,7 @@ impl<'tx, T: Table> Query<'tx, T> {
         Ok(QueryIter {
             tx: self.tx,
             db: self.db,
+            view: self.view,
             withs: self.withs.clone(),
             exec: if self.limit == Some(0) {
                 None
@@ -524,7 +564,14 @@ impl<'tx, T: Table> Query<'tx, T> {
                     .to_string(),
             });
         }
-        let mut exec = Exec::new(self.tx, self.db, self.info()?, plan, start.clone())?;
+        let mut exec = Exec::new(
+            self.tx,
+            self.db,
+            self.view,
+            self.info()?,
+            plan,
+            start.clone(),
+        )?;
         // One row past the page tells whether another page follows.
         exec.batch = n.saturating_add(1).clamp(1, BATCH);
         if let Some(budget) = self.max_scan {

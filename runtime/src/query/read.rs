@@ -6,7 +6,9 @@ use std::ops::Bound;
 use crate::catalog::{Catalog, TableInfo, decode_doc};
 use crate::error::{Error, Result};
 use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex, Visibility};
+use crate::query::filter::Env;
 use crate::query::relation::{Cardinality, LoadCx, Relation};
+use crate::query::rules::Viewing;
 use crate::storage::{self, Source, TxRef};
 
 /// Row `id` if it exists and `vis` admits it.
@@ -22,12 +24,32 @@ pub(crate) fn read_doc<T: Table, S: Source>(
     Ok(doc.filter(|d| vis.admits(d.deleted_at().is_some())))
 }
 
-pub(crate) fn get_by<T: Table, K, S: Source>(
+/// Row `id` as a reader sees it: `vis` admits it and the read rule shows it.
+pub(crate) fn read_visible<T: Table>(
+    tx: TxRef<'_>,
     db: &Catalog,
-    s: &S,
+    view: &Viewing,
+    id: u64,
+    vis: Visibility,
+) -> Result<Option<Doc<T>>> {
+    view.read_rule(T::NAME)?;
+    let info = db.info::<T>()?;
+    match read_doc::<T, _>(&tx, info, id, vis)? {
+        Some(doc) if view.visible(&doc, &mut Env::new(tx, db, view))? => Ok(Some(doc)),
+        _ => Ok(None),
+    }
+}
+
+pub(crate) fn get_by<T: Table, K>(
+    tx: TxRef<'_>,
+    db: &Catalog,
+    view: &Viewing,
     index: UniqueIndex<T, K>,
     key: impl KeyArg<K>,
 ) -> Result<Option<Doc<T>>> {
+    view.read_rule(T::NAME)?;
+    let s = &tx;
+    let mut env = Env::new(tx, db, view);
     let info = db.info::<T>()?;
     let mut prefix = Vec::new();
     key.encode_key_arg(&mut prefix).map_err(|e| Error::Encode {
@@ -53,8 +75,11 @@ pub(crate) fn get_by<T: Table, K, S: Source>(
         let Some(key) = next else { return Ok(None) };
         let id = storage::row_id_of_key(T::NAME, &key)?;
         after = Some(key);
-        match read_doc::<T, S>(s, info, id, Visibility::All)? {
-            Some(doc) if doc.deleted_at().is_none() => return Ok(Some(doc)),
+        match read_doc::<T, _>(s, info, id, Visibility::All)? {
+            // A row the read rule hides is as if it were not there: the next candidate.
+            Some(doc) if doc.deleted_at().is_none() && view.visible(&doc, &mut env)? => {
+                return Ok(Some(doc));
+            }
             Some(_) => {}
             None => {
                 return Err(storage::corrupt(
@@ -76,10 +101,10 @@ macro_rules! read_methods {
     ($kind:ident) => {
         /// The row with this id, if it exists and is not soft-deleted.
         pub fn get<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-            let info = self.db.info::<T>()?;
-            $crate::query::read::read_doc(
-                &self.store,
-                info,
+            $crate::query::read::read_visible(
+                $crate::storage::TxRef::$kind(&self.store),
+                &self.db,
+                &self.view,
                 id.get(),
                 $crate::model::Visibility::Live,
             )
@@ -87,10 +112,10 @@ macro_rules! read_methods {
 
         /// The row with this id, soft-deleted or not ([`Doc::deleted_at`] tells).
         pub fn get_including_deleted<T: Table>(&self, id: Id<T>) -> Result<Option<Doc<T>>> {
-            let info = self.db.info::<T>()?;
-            $crate::query::read::read_doc(
-                &self.store,
-                info,
+            $crate::query::read::read_visible(
+                $crate::storage::TxRef::$kind(&self.store),
+                &self.db,
+                &self.view,
                 id.get(),
                 $crate::model::Visibility::All,
             )
@@ -106,13 +131,23 @@ macro_rules! read_methods {
             index: UniqueIndex<T, K>,
             key: impl KeyArg<K>,
         ) -> Result<Option<Doc<T>>> {
-            $crate::query::read::get_by(&self.db, &self.store, index, key)
+            $crate::query::read::get_by(
+                $crate::storage::TxRef::$kind(&self.store),
+                &self.db,
+                &self.view,
+                index,
+                key,
+            )
         }
 
         /// Starts a query on table `T`; see [`Query`]. In a write transaction it sees the
         /// transaction's own writes.
         pub fn query<T: Table>(&self) -> Query<'_, T> {
-            Query::new($crate::storage::TxRef::$kind(&self.store), &self.db)
+            Query::new(
+                $crate::storage::TxRef::$kind(&self.store),
+                &self.db,
+                &self.view,
+            )
         }
 
         /// The rows with these ids, in the same order; `None` for an id with no (live) row.
@@ -120,7 +155,12 @@ macro_rules! read_methods {
             &self,
             ids: impl IntoIterator<Item = Id<T>>,
         ) -> Result<Vec<Option<Doc<T>>>> {
-            $crate::query::read::get_many(&self.db, &self.store, ids)
+            $crate::query::read::get_many(
+                $crate::storage::TxRef::$kind(&self.store),
+                &self.db,
+                &self.view,
+                ids,
+            )
         }
 
         /// Loads one relation of one row (lazy loading): `Vec<Doc<C>>` for a `many` relation,
@@ -135,8 +175,11 @@ macro_rules! read_methods {
             rel: Relation<P, C, K>,
         ) -> Result<K::Stored<C>> {
             $crate::query::read::load(
-                $crate::storage::TxRef::$kind(&self.store),
-                &self.db,
+                $crate::query::relation::LoadCx {
+                    tx: $crate::storage::TxRef::$kind(&self.store),
+                    db: &self.db,
+                    view: &self.view,
+                },
                 doc,
                 rel,
             )
@@ -153,6 +196,7 @@ macro_rules! read_methods {
             let mut cx = $crate::query::relation::LoadCx {
                 tx: $crate::storage::TxRef::$kind(&self.store),
                 db: &self.db,
+                view: &self.view,
             };
             rel.load_into(&mut cx, docs, 1)
         }
@@ -166,24 +210,22 @@ macro_rules! read_methods {
 }
 pub(crate) use read_methods;
 
-pub(crate) fn get_many<T: Table, S: Source>(
+pub(crate) fn get_many<T: Table>(
+    tx: TxRef<'_>,
     db: &Catalog,
-    s: &S,
+    view: &Viewing,
     ids: impl IntoIterator<Item = Id<T>>,
 ) -> Result<Vec<Option<Doc<T>>>> {
-    let info = db.info::<T>()?;
     ids.into_iter()
-        .map(|id| read_doc(s, info, id.get(), Visibility::Live))
+        .map(|id| read_visible(tx, db, view, id.get(), Visibility::Live))
         .collect()
 }
 
 pub(crate) fn load<P: Table, C: Table + Clone, K: Cardinality>(
-    tx: TxRef<'_>,
-    db: &Catalog,
+    mut cx: LoadCx<'_>,
     doc: &Doc<P>,
     rel: Relation<P, C, K>,
 ) -> Result<K::Stored<C>> {
-    let mut cx = LoadCx { tx, db };
     let rows = rel.fetch(&mut cx, &[doc], 1)?.pop().unwrap_or_default();
     Ok(K::from_rows(rows))
 }

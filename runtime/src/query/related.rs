@@ -18,7 +18,7 @@ use super::relation::{Cardinality, LoadCx, MAX_DEPTH, Path, Relation, ToOne};
 use crate::catalog::{Catalog, child_index};
 use crate::error::{Error, Result};
 use crate::model::{Doc, Table};
-use crate::storage::{self, TxRef, fk_prefix, probe};
+use crate::storage::{self, fk_prefix, probe};
 
 impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
     /// Rows with at least one related row (in the relation's `filter`, if it has one;
@@ -190,13 +190,16 @@ impl<P: Table, C: Table + Clone, K: Cardinality> RelTest for Sought<P, C, K> {
         })
     }
 
-    fn found(&self, tx: TxRef<'_>, db: &Catalog, doc: &dyn Any) -> Result<bool> {
+    fn found(&self, env: &Env<'_>, doc: &dyn Any) -> Result<bool> {
+        let (tx, db, view) = (env.tx, env.db, env.view);
         let doc = self.parent(doc)?;
         let rel = &self.0;
-        // No condition on the children: their index keys (and, where rows may be
-        // soft-deleted, their headers) decide, and the first live one ends the probe.
+        // No condition on the children and no rule narrowing them: their index keys (and,
+        // where rows may be soft-deleted, their headers) decide, and the first live one ends
+        // the probe.
         if let Path::Children { column, nullable } = &rel.path
             && rel.filter.is_none()
+            && !view.narrows(C::NAME)
         {
             let info = db.info::<C>()?;
             let index = child_index(info, *column)?;
@@ -215,12 +218,12 @@ impl<P: Table, C: Table + Clone, K: Cardinality> RelTest for Sought<P, C, K> {
             }
             return Ok(false);
         }
-        let mut cx = LoadCx { tx, db };
+        let mut cx = LoadCx { tx, db, view };
         let rows = rel.fetch(&mut cx, &[doc], 1)?.into_iter().next();
         let rows = rows.unwrap_or_default();
         if matches!(rel.path, Path::Parent { .. }) {
             // Loading a `belongs_to` takes no filter: the condition is checked here.
-            let mut env = Env::new(tx, db);
+            let mut env = Env::new(tx, db, view);
             for row in &rows {
                 if rel.keep(row, &mut env)? {
                     return Ok(true);

@@ -57,6 +57,7 @@ impl WriteTx {
     /// Fails with [`Error::NotFound`] if there is no such row.
     pub fn delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
         let slot = self.db.slot::<T>()?;
+        self.guard_delete::<T>(id.get())?;
         self.delete_slot(slot, id.get())
     }
 
@@ -65,6 +66,7 @@ impl WriteTx {
     /// its scheduled deletion.
     pub fn hard_delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
         let slot = self.db.slot::<T>()?;
+        self.guard_delete::<T>(id.get())?;
         self.hard_delete_slot(slot, id.get(), T::NAME)
     }
 
@@ -437,6 +439,8 @@ impl WriteTx {
     /// since given the value to another row.
     pub fn undelete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
         let slot = self.db.slot::<T>()?;
+        // Restoring is decided by the delete rule, as deleting is.
+        self.guard_delete::<T>(id.get())?;
         let Some(header) = storage::row_header(&self.store, T::NAME, id.get())? else {
             return Err(Error::NotFound {
                 table: T::NAME,
@@ -512,5 +516,6 @@ pub(crate) fn table_ops<T: Table>() -> TableOps<WriteTx> {
         insert_link: |tx, from_col, from, to_col, to| {
             tx.insert_link::<T>(from_col, from, to_col, to)
         },
+        guard_delete: |tx, id| tx.guard_delete::<T>(id),
     }
 }

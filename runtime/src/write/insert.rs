@@ -86,6 +86,8 @@ impl WriteTx {
                 self.nested(|tx| hook(tx, &mut value))?;
             }
         }
+        // The row as it will be written (after the hooks' changes) is what the rule sees.
+        self.guard_insert(&value)?;
         let header = RowHeader {
             version: info.version,
             created_at: self.stamp(slot)?,

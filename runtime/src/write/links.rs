@@ -14,6 +14,7 @@ use crate::catalog::{TableInfo, child_index};
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::model::{DeleteMode, Id, Table};
+use crate::query::relation::LoadCx;
 use crate::query::relation::{Join, Path, Relation, ToMany};
 use crate::storage::{self, TxRef};
 
@@ -127,6 +128,10 @@ impl WriteTx {
     ) -> Result<usize> {
         let (join, slot) = self.join_of(&rel)?;
         let rows = self.pair_rows(&join, slot, from.get(), to.get())?;
+        let ops = self.setup.ops[slot];
+        for &id in &rows {
+            (ops.guard_delete)(self, id)?;
+        }
         self.atomic(|tx| {
             for &id in &rows {
                 tx.delete_slot(slot, id)?;
@@ -154,6 +159,12 @@ impl WriteTx {
         }
         let current = self.links_of(&join, slot, from.get())?;
         let have: HashSet<u64> = current.iter().map(|&(_, target)| target).collect();
+        let ops = self.setup.ops[slot];
+        for &(row, target) in &current {
+            if !seen.contains(&target) {
+                (ops.guard_delete)(self, row)?;
+            }
+        }
         self.atomic(|tx| {
             let mut removed = 0;
             for &(row, target) in &current {
@@ -209,9 +220,14 @@ impl WriteTx {
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            if let Some(target) =
-                (join.target_of)(TxRef::Write(&self.store), &self.db, row, join.to)?
-            {
+            // The links as stored, whoever writes: the join rows are the schema's.
+            let system = self.view.as_system();
+            let cx = LoadCx {
+                tx: TxRef::Write(&self.store),
+                db: &self.db,
+                view: &system,
+            };
+            if let Some(target) = (join.target_of)(&cx, row, join.to)? {
                 out.push((row, target));
             }
         }

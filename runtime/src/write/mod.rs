@@ -4,6 +4,7 @@
 pub(crate) mod bulk;
 mod cause;
 mod delete;
+mod guard;
 pub mod hooks;
 mod insert;
 mod links;

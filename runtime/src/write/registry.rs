@@ -52,6 +52,8 @@ pub(crate) struct TableOps<Tx> {
     pub(crate) mark: fn(&mut Tx, u64, Option<Stamp>, &UpdateCause) -> Result<()>,
     /// Inserts a join row holding two ids (column, id each), the rest at defaults.
     pub(crate) insert_link: fn(&mut Tx, usize, u64, usize, u64) -> Result<u64>,
+    /// Checks the rules' delete of a row given by id (`unlink`'s join rows).
+    pub(crate) guard_delete: fn(&Tx, u64) -> Result<()>,
 }
 
 impl<Tx> Clone for TableOps<Tx> {

@@ -14,6 +14,7 @@ use crate::model::{Doc, Id, KeyArg, Table, UniqueIndex};
 use crate::query::Query;
 use crate::query::read::read_methods;
 use crate::query::relation::{Cardinality, Relation};
+use crate::query::rules::{RuleSet, Viewing};
 use crate::storage::{Durability, Source, TxStats, WriteStore};
 
 /// A write transaction. Get one from [`Db::write`](crate::Db::write) (commits when the closure
@@ -58,6 +59,8 @@ pub struct WriteTx {
     last_created: HashMap<usize, i64>,
     pub(crate) hooks_on: bool,
     pub(crate) hook_depth: usize,
+    /// Who the transaction reads and writes as.
+    pub(crate) view: Viewing,
     /// What the transaction changed, for after-commit hooks and subscribers (kept only when
     /// one is registered).
     pub(crate) changes: Vec<ChangeRecord>,
@@ -70,6 +73,8 @@ pub struct WriteTx {
 #[derive(Default)]
 pub(crate) struct WriteSetup {
     pub(crate) hooks: HookSet,
+    /// Every table's read and write rules.
+    pub(crate) rules: Arc<RuleSet>,
     pub(crate) ops: Vec<TableOps<WriteTx>>,
     pub(crate) notify: Notify,
 }
@@ -92,6 +97,7 @@ impl WriteTx {
             last_created: HashMap::new(),
             hooks_on: true,
             hook_depth: 0,
+            view: Viewing::nobody(setup.rules.clone()),
             changes: Vec::new(),
             track_changes: setup.notify.wanted(),
         })

@@ -46,9 +46,10 @@ impl WriteTx {
         id: u64,
         live_only: bool,
     ) -> Result<(Prepared<T>, T)> {
-        let wants_old = self
-            .hooks::<T>()
-            .is_some_and(|h| !h.before_update.is_empty() || !h.after_update.is_empty());
+        let wants_old = self.guards(T::NAME)
+            || self
+                .hooks::<T>()
+                .is_some_and(|h| !h.before_update.is_empty() || !h.after_update.is_empty());
         let found = self.store.with_row(T::NAME, id, |bytes| {
             let mut input = bytes;
             let header = read_header(info, id, &mut input)?;
@@ -153,6 +154,9 @@ impl WriteTx {
         let info = db.info::<T>()?;
         let (prepared, mut new) = self.prepare::<T>(info, id.get(), true)?;
         f(&mut new);
+        if let Some(old) = &prepared.old {
+            self.guard_update(old, &new)?;
+        }
         self.rewrite(info, prepared, new, &UpdateCause::Write, false)
     }
 
