@@ -45,6 +45,12 @@ impl ReadTx {
         ReadTx { db, store, view }
     }
 
+    /// The viewer this transaction reads as ([`Db::read_as`](crate::Db::read_as)), if it has
+    /// one of type `V`.
+    pub fn viewer<V: 'static>(&self) -> Option<&V> {
+        self.view.viewer_of::<V>()
+    }
+
     /// Reads as the system: tables' [`Rules`](crate::Rules) do not apply to this transaction
     /// (for maintenance, exports, jobs of the application's own). Say it only where no viewer
     /// is behind the read.

@@ -602,6 +602,43 @@ fn bad_rules_and_viewers(engine: Engine) {
     );
 }
 
+#[apply(engines)]
+fn hooks_see_the_viewer(engine: Engine) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let log = seen.clone();
+    let db = Db::builder()
+        .table::<Tag>()
+        .before_insert::<Tag>(move |tx, tag| {
+            log.lock().unwrap().push(
+                tx.viewer::<String>()
+                    .map(|v| format!("{v} adds {}", tag.name)),
+            );
+            Ok(())
+        })
+        .rules(Rules::<Tag, String>::new())
+        .open_on(engine);
+    db.write_as(&"ann".to_string(), |tx| {
+        tx.insert(Tag { name: "red".into() }).map(drop)
+    })
+    .unwrap();
+    db.write(|tx| {
+        tx.skip_rules();
+        tx.insert(Tag {
+            name: "blue".into(),
+        })
+        .map(drop)
+    })
+    .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some("ann adds red".to_string()), None]
+    );
+    let tx = db.read_as(&"bob".to_string()).unwrap();
+    assert_eq!(tx.viewer::<String>().map(String::as_str), Some("bob"));
+    assert_eq!(tx.viewer::<u32>(), None);
+}
+
 #[test]
 fn scheduled_jobs_run_as_the_system() {
     #[derive(Table, Debug, Clone)]

@@ -337,6 +337,14 @@ impl Viewing {
         })
     }
 
+    /// The viewer, if the transaction has one of type `V`.
+    pub(crate) fn viewer_of<V: 'static>(&self) -> Option<&V> {
+        match &self.who {
+            Who::Viewer(v) => v.downcast_ref::<V>(),
+            Who::Nobody | Who::System => None,
+        }
+    }
+
     /// The same rules, as the system.
     pub(crate) fn as_system(&self) -> Self {
         Viewing::system(self.rules.clone())

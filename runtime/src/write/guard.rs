@@ -18,6 +18,12 @@ impl WriteTx {
         self
     }
 
+    /// The viewer this transaction writes as ([`Db::write_as`](crate::Db::write_as)), if it
+    /// has one of type `V` — for hooks, which run in the same transaction.
+    pub fn viewer<V: 'static>(&self) -> Option<&V> {
+        self.view.viewer_of::<V>()
+    }
+
     /// Whether writes of `table` are checked (it has rules and the writer is not the system).
     pub(crate) fn guards(&self, table: &str) -> bool {
         self.view.guards(table)
