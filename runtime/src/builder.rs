@@ -18,6 +18,7 @@ use crate::query::Rules;
 use crate::query::rules::RuleSet;
 use crate::storage::memory::MemoryEngine;
 use crate::storage::{AnyEngine, OpenOptions, RESERVED_PREFIX, RedbEngine, WriteStore};
+use crate::write::group::GroupQueue;
 use crate::write::hooks::{self, DeleteCause, UpdateCause};
 use crate::write::notify::{Change, Notify};
 use crate::write::{HookSet, TableOps, WriteSetup, WriteTx, table_ops};
@@ -49,6 +50,7 @@ pub struct DbBuilder {
     notify: Notify,
     cache_size: Option<usize>,
     rules: RuleSet,
+    group_window: std::time::Duration,
     /// The tables rules were given for, checked to be registered at open.
     ruled: Vec<(TypeId, &'static str)>,
 }
@@ -86,6 +88,7 @@ impl Db {
             notify: Notify::default(),
             cache_size: None,
             rules: RuleSet::default(),
+            group_window: std::time::Duration::ZERO,
             ruled: Vec::new(),
         }
     }
@@ -100,6 +103,15 @@ impl DbBuilder {
     pub fn rules<T: Table, V: Send + Sync + 'static>(mut self, rules: Rules<T, V>) -> Self {
         self.rules.add(rules);
         self.ruled.push((TypeId::of::<T>(), T::NAME));
+        self
+    }
+
+    /// How long the first of several concurrent [`Db::write_grouped`] calls waits for others
+    /// before their shared commit starts (default: zero — a batch holds whoever queued while
+    /// the previous commit was being made durable, which under load is already many). A
+    /// longer window trades each caller's latency for fewer commits.
+    pub fn group_commit_window(mut self, window: std::time::Duration) -> Self {
+        self.group_window = window;
         self
     }
 
@@ -418,6 +430,7 @@ impl DbBuilder {
                 ops: self.ops,
                 notify: self.notify,
                 rules: Arc::new(self.rules),
+                group: GroupQueue::with_window(self.group_window),
             }),
         })
     }

@@ -114,6 +114,56 @@ impl Db {
         Ok(out)
     }
 
+    /// Runs `f` as [`write`](Db::write) does, but shares the transaction and its durable
+    /// commit with other threads' `write_grouped` calls made meanwhile (group commit): many
+    /// small durable writes from many threads then pay for one fsync together.
+    ///
+    /// Each call is still all or nothing on its own: `f` runs under a savepoint, so its `Err`
+    /// (or panic, which is raised again in the calling thread) takes back only its own
+    /// writes, and the other callers' work commits. It returns once the shared commit is
+    /// durable; if that commit fails, every call of the batch fails and none of it is kept.
+    /// Closures of one batch run one after another, in the order they were queued, each
+    /// seeing the writes of those before it (as if they were successive transactions). It is
+    /// opt-in: a lone caller pays nothing extra, but under contention a call may wait for the
+    /// batch in flight. The closure and its result cross threads (`Send + 'static`); writes run
+    /// as nobody (tables with rules are refused: use [`write_as`](Db::write_as) for those).
+    /// [`DbBuilder::group_commit_window`](crate::DbBuilder::group_commit_window) sets how long
+    /// a batch waits to fill.
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// #[derive(Table, Debug)]
+    /// struct Event { #[unique] key: u32 }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Event>().in_memory()?;
+    /// let threads: Vec<_> = (0..4u32)
+    ///     .map(|t| {
+    ///         let db = db.clone();
+    ///         std::thread::spawn(move || {
+    ///             for i in 0..10 {
+    ///                 db.write_grouped(move |tx| tx.insert(Event { key: t * 100 + i }))?;
+    ///             }
+    ///             // A refused write takes back only its own work.
+    ///             let dup = db.write_grouped(move |tx| tx.insert(Event { key: t * 100 }));
+    ///             assert!(dup.is_err());
+    ///             Ok::<_, redorm::Error>(())
+    ///         })
+    ///     })
+    ///     .collect();
+    /// for t in threads {
+    ///     t.join().unwrap()?;
+    /// }
+    /// assert_eq!(db.read()?.query::<Event>().count()?, 40);
+    /// # Ok(()) }
+    /// ```
+    pub fn write_grouped<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        crate::write::group::write_grouped(&self.inner, &self.setup, f)
+    }
+
     /// Runs `f` in a write transaction, as [`write`](Db::write) does, for a closure that returns
     /// an error type of your own: any `E` that a [`redorm::Error`](Error) converts into, so `?`
     /// works on redorm's errors and on yours alike. Commits on `Ok`, rolls back on `Err`.

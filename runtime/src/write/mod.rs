@@ -4,6 +4,7 @@
 pub(crate) mod bulk;
 mod cause;
 mod delete;
+pub(crate) mod group;
 mod guard;
 pub mod hooks;
 mod insert;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
+use super::group::GroupQueue;
 use super::notify::{ChangeKind, ChangeRecord, Notify};
 use super::registry::{HookSet, TableOps};
 use crate::catalog::Catalog;
@@ -75,6 +76,8 @@ pub(crate) struct WriteSetup {
     pub(crate) hooks: HookSet,
     /// Every table's read and write rules.
     pub(crate) rules: Arc<RuleSet>,
+    /// Grouped writes waiting for the next shared commit.
+    pub(crate) group: GroupQueue,
     pub(crate) ops: Vec<TableOps<WriteTx>>,
     pub(crate) notify: Notify,
 }
