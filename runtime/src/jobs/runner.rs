@@ -127,6 +127,7 @@ impl Runner<'_> {
                 message: "a scheduled deletion names this table, which is not registered; register it to let the job run".to_string(),
             })?;
         loop {
+            let batch = crate::trace::job_batch(&job.table);
             let mut tx = WriteTx::begin(self.db, self.setup)?;
             let header = storage::row_header(&tx.store, &job.table, job.id)?;
             let still_due = header
@@ -135,6 +136,7 @@ impl Runner<'_> {
             if !still_due {
                 tx.store.remove_meta(Space::Jobs, key)?;
                 tx.commit()?;
+                batch.record_count("count", 0);
                 report.cancelled += 1;
                 report.batches += 1;
                 return Ok(());
@@ -145,6 +147,7 @@ impl Runner<'_> {
                 tx.store.remove_meta(Space::Jobs, key)?;
             }
             tx.commit()?;
+            batch.record_count("count", updated + deleted);
             report.rows_updated += updated;
             report.rows_deleted += deleted;
             report.batches += 1;

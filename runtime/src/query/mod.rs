@@ -69,6 +69,7 @@ use crate::error::{Error, Result};
 use crate::model::Visibility;
 use crate::model::{Doc, Index, Table};
 use crate::storage::TxRef;
+use crate::trace;
 
 /// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
 /// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:
@@ -345,8 +346,9 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// An executor for this query; `need` is how many rows the caller will take at most, so
     /// the first scan reads no more than that (post-filters may make it read on).
     fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
-        let plan = self.plan()?;
-        let mut exec = Exec::new(self.tx, self.info()?, plan, start)?;
+        let (plan, info) = (self.plan()?, self.info()?);
+        trace::plan(|| plan.describe(&info.schema));
+        let mut exec = Exec::new(self.tx, info, plan, start)?;
         if let Some(n) = need {
             exec.batch = n.clamp(1, BATCH);
         }
@@ -355,6 +357,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// Every matching row (after `offset`, at most `limit`).
     pub fn all(&self) -> Result<Vec<Doc<T>>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "all");
         let mut out = Vec::new();
         if self.limit == Some(0) {
             return Ok(out);
@@ -373,6 +376,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// The first matching row, if any.
     pub fn first(&self) -> Result<Option<Doc<T>>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "first");
         if self.limit == Some(0) {
             return Ok(None);
         }
@@ -431,6 +435,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// The matching rows as an iterator that reads them in batches as it goes, for results
     /// too large to hold at once. Honours `offset` and `limit`.
     pub fn iter(&self) -> Result<QueryIter<'tx, T>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "iter");
         Ok(QueryIter {
             tx: self.tx,
             db: self.db,
@@ -462,6 +467,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// `offset` and `limit` do not combine with cursors: they are an [`Error::InvalidQuery`],
     /// as is `n == 0`.
     pub fn paginate(&self, cursor: Option<&Cursor>, n: usize) -> Result<Page<T>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "paginate");
         if self.offset > 0 || self.limit.is_some() {
             return Err(Error::InvalidQuery {
                 table: T::NAME,
@@ -515,7 +521,9 @@ impl<'tx, T: Table> Query<'tx, T> {
                     .to_string(),
             });
         }
-        let mut exec = Exec::new(self.tx, self.info()?, plan, start.clone())?;
+        let info = self.info()?;
+        trace::plan(|| plan.describe(&info.schema));
+        let mut exec = Exec::new(self.tx, info, plan, start.clone())?;
         // One row past the page tells whether another page follows.
         exec.batch = n.saturating_add(1).clamp(1, BATCH);
         if let Some(budget) = self.max_scan {
