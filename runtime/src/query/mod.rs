@@ -466,6 +466,48 @@ impl<'tx, T: Table> Query<'tx, T> {
     ///
     /// `offset` and `limit` do not combine with cursors: they are an [`Error::InvalidQuery`],
     /// as is `n == 0`.
+    ///
+    /// A web API hands the cursor out as a string and takes it back in the next request:
+    /// `Cursor` displays as URL-safe text and parses back with `FromStr`. A cursor that was
+    /// tampered with, or made for another query, is refused with [`Error::InvalidCursor`].
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// use redorm::Cursor;
+    ///
+    /// #[derive(Table, Debug)]
+    /// struct Article { #[index] published: i64, title: String }
+    ///
+    /// /// `GET /articles?after=<cursor>`: a page of titles and the cursor of the next one.
+    /// fn list(db: &Db, after: Option<&str>) -> Result<(Vec<String>, Option<String>), redorm::Error> {
+    ///     let cursor: Option<Cursor> = after.map(|s| s.parse().unwrap()); // parsing never fails
+    ///     let tx = db.read()?;
+    ///     let page = tx
+    ///         .query::<Article>()
+    ///         .order_by(Article::published().desc())
+    ///         .paginate(cursor.as_ref(), 2)?;
+    ///     let titles = page.items.iter().map(|a| a.title.clone()).collect();
+    ///     Ok((titles, page.next_cursor.map(|c| c.to_string())))
+    /// }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Article>().in_memory()?;
+    /// db.write(|tx| {
+    ///     for (published, title) in [(10, "a"), (30, "c"), (20, "b"), (40, "d"), (50, "e")] {
+    ///         tx.insert(Article { published, title: title.into() })?;
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// let (first, next) = list(&db, None)?;
+    /// assert_eq!(first, ["e", "d"]);
+    /// let next = next.expect("more pages");                 // sent to the client as text
+    /// let (second, next) = list(&db, Some(&next))?;
+    /// assert_eq!(second, ["c", "b"]);
+    /// let (last, next) = list(&db, Some(next.as_deref().unwrap()))?;
+    /// assert_eq!((last, next), (vec!["a".to_string()], None));
+    /// assert!(matches!(list(&db, Some("forged")), Err(redorm::Error::InvalidCursor { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn paginate(&self, cursor: Option<&Cursor>, n: usize) -> Result<Page<T>> {
         let _span = trace::query(self.tx.span(), T::NAME, "paginate");
         if self.offset > 0 || self.limit.is_some() {
