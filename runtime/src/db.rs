@@ -109,6 +109,7 @@ impl Db {
     /// when it returns `Err`. Writers take turns (redb has one writer at a time).
     pub fn write<R>(&self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
         let mut tx = self.begin_write()?;
+        let _in_tx = tx.store.span.enter();
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
@@ -206,6 +207,7 @@ impl Db {
         f: impl FnOnce(&mut WriteTx) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
         let mut tx = self.begin_write()?;
+        let _in_tx = tx.store.span.enter();
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)

@@ -14,6 +14,7 @@ mod query;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod storage;
+mod trace;
 mod tx;
 mod write;
 

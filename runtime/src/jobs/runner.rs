@@ -127,6 +127,7 @@ impl Runner<'_> {
                 message: "a scheduled deletion names this table, which is not registered; register it to let the job run".to_string(),
             })?;
         loop {
+            let batch = crate::trace::job_batch(&job.table);
             let mut tx = WriteTx::begin(self.db, self.setup)?;
             // Jobs run as the system: what was scheduled is carried out whoever scheduled it.
             tx.skip_rules();
@@ -137,6 +138,7 @@ impl Runner<'_> {
             if !still_due {
                 tx.store.remove_meta(Space::Jobs, key)?;
                 tx.commit()?;
+                batch.record_count("count", 0);
                 report.cancelled += 1;
                 report.batches += 1;
                 return Ok(());
@@ -147,6 +149,7 @@ impl Runner<'_> {
                 tx.store.remove_meta(Space::Jobs, key)?;
             }
             tx.commit()?;
+            batch.record_count("count", updated + deleted);
             report.rows_updated += updated;
             report.rows_deleted += deleted;
             report.batches += 1;

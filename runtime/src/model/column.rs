@@ -10,7 +10,15 @@ use crate::codec::{self, CodecError};
 ///
 /// Implemented for all integer widths, `f32`/`f64`, `bool`, `String`, `Vec<C>` (so `Vec<u8>`
 /// too), `Option<C>`, [`Id<T>`](crate::Id), [`Json<T>`], and unit enums through
-/// `#[derive(Column)]`. `Option` is the only nullable column type.
+/// `#[derive(Column)]`; with cargo features, for `uuid::Uuid` (`uuid`),
+/// `time::OffsetDateTime` and `time::Date` (`time`), `chrono::DateTime<Utc>` and
+/// `chrono::NaiveDate` (`chrono`). `Option` is the only nullable column type.
+///
+/// The date-time types of both crates share one stored form: a timestamp is its UTC instant
+/// (seconds and nanoseconds since 1970; an `OffsetDateTime` reads back in UTC), a date its
+/// Julian day; keys sort as the instants and days do. A table can switch crates without
+/// touching its file; a stored value the reading crate cannot hold (time's dates end at year
+/// ±9999, and it has no leap seconds) is a [`CodecError`], never a panic.
 ///
 /// Two encodings are involved:
 /// * [`encode_value`](Column::encode_value) writes the compact form stored in rows;
@@ -29,7 +37,7 @@ use crate::codec::{self, CodecError};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a redorm column",
     label = "this field's type is not a column type",
-    note = "column types are integers, f32, f64, bool, String, Vec<C>, Option<C>, Id<T>, Json<T> (any serde type), and unit enums with #[derive(Column)]"
+    note = "column types are integers, f32, f64, bool, String, Vec<C>, Option<C>, Id<T>, Json<T> (any serde type), unit enums with #[derive(Column)], and with redorm's features `uuid`, `time`, `chrono`: Uuid, OffsetDateTime, time::Date, DateTime<Utc>, NaiveDate"
 )]
 pub trait Column: fmt::Debug + Sized + Send + Sync + 'static {
     /// Whether the column accepts "no value" (`true` only for `Option<C>`).

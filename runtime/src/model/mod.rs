@@ -4,6 +4,7 @@
 
 mod column;
 mod doc;
+mod external;
 mod id;
 mod loaded;
 mod schema;

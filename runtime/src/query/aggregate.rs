@@ -179,6 +179,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// Runs `f` on every row the query returns (after `offset`, at most `limit`), without
     /// loading relations.
     fn for_each_row(&self, mut f: impl FnMut(&Doc<T>) -> Result<()>) -> Result<()> {
+        let _span = crate::trace::query(self.tx.span(), T::NAME, "aggregate");
         if self.limit == Some(0) {
             return Ok(());
         }

@@ -9,14 +9,16 @@ use crate::codec::row::RowHeader;
 use crate::error::Result;
 use crate::model::{Id, Table, Visibility};
 use crate::storage::{self, Source};
+use crate::trace;
 
 impl<T: Table> Query<'_, T> {
     /// How many rows match (after `offset`, at most `limit`). Reads only index keys, without
     /// decoding rows, when no post-filter is needed; the row count of a table without a
     /// filter costs nothing.
     pub fn count(&self) -> Result<usize> {
-        let plan = self.plan()?;
-        let info = self.info()?;
+        let _span = trace::query(self.tx.span(), T::NAME, "count");
+        let (plan, info) = (self.plan()?, self.info()?);
+        trace::plan(|| plan.describe(&info.schema));
         let cap = |n: usize| {
             let n = n.saturating_sub(self.offset);
             self.limit.map_or(n, |l| n.min(l))

@@ -54,7 +54,9 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Load<P> for Relation<P, C, K> {
             });
         }
         let refs: Vec<&Doc<P>> = parents.iter().collect();
+        let span = crate::trace::load(P::NAME, self.name, refs.len(), || self.probes(&refs));
         let results = self.fetch(cx, &refs, depth)?;
+        span.record_count("rows", results.iter().map(Vec::len).sum());
         for (parent, rows) in parents.iter_mut().zip(results) {
             let stored: K::Stored<C> = K::from_rows(rows);
             parent.loaded_mut().set(self.name, Arc::new(stored));
@@ -79,6 +81,23 @@ impl<P: Table, C: Table + Clone, K: Cardinality> Relation<P, C, K> {
             });
         }
         Ok(())
+    }
+
+    /// How many distinct keys a level looks up for `parents` (for its trace span): the
+    /// foreign-key values of a `belongs_to`, the parents' ids otherwise.
+    fn probes(&self, parents: &[&Doc<P>]) -> usize {
+        let mut keys: Vec<u64> = match &self.path {
+            Path::Parent { column } => parents
+                .iter()
+                .filter_map(|p| p.value().column_id(*column))
+                .collect(),
+            Path::Children { .. } | Path::Through(_) => {
+                parents.iter().map(|p| p.id.get()).collect()
+            }
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
     }
 
     /// Row `id` of the target table as this relation sees it.

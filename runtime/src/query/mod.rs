@@ -73,6 +73,7 @@ use crate::error::{Error, Result};
 use crate::model::Visibility;
 use crate::model::{Doc, Index, Table};
 use crate::storage::TxRef;
+use crate::trace;
 
 /// A query on table `T`, built by [`ReadTx::query`](crate::ReadTx::query) or
 /// [`WriteTx::query`](crate::WriteTx::query) and run by one of its terminals:
@@ -391,8 +392,9 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// An executor for this query; `need` is how many rows the caller will take at most, so
     /// the first scan reads no more than that (post-filters may make it read on).
     fn exec(&self, start: Option<Position>, need: Option<usize>) -> Result<Exec<'tx, T>> {
-        let plan = self.plan()?;
-        let mut exec = Exec::new(self.tx, self.db, self.view, self.info()?, plan, start)?;
+        let (plan, info) = (self.plan()?, self.info()?);
+        trace::plan(|| plan.describe(&info.schema));
+        let mut exec = Exec::new(self.tx, self.db, self.view, info, plan, start)?;
         if let Some(n) = need {
             exec.batch = n.clamp(1, BATCH);
         }
@@ -401,6 +403,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// Every matching row (after `offset`, at most `limit`).
     pub fn all(&self) -> Result<Vec<Doc<T>>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "all");
         let mut out = Vec::new();
         if self.limit == Some(0) {
             return Ok(out);
@@ -419,6 +422,7 @@ impl<'tx, T: Table> Query<'tx, T> {
 
     /// The first matching row, if any.
     pub fn first(&self) -> Result<Option<Doc<T>>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "first");
         if self.limit == Some(0) {
             return Ok(None);
         }
@@ -479,6 +483,7 @@ impl<'tx, T: Table> Query<'tx, T> {
     /// The matching rows as an iterator that reads them in batches as it goes, for results
     /// too large to hold at once. Honours `offset` and `limit`.
     pub fn iter(&self) -> Result<QueryIter<'tx, T>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "iter");
         Ok(QueryIter {
             tx: self.tx,
             db: self.db,
@@ -510,7 +515,50 @@ impl<'tx, T: Table> Query<'tx, T> {
     ///
     /// `offset` and `limit` do not combine with cursors: they are an [`Error::InvalidQuery`],
     /// as is `n == 0`.
+    ///
+    /// A web API hands the cursor out as a string and takes it back in the next request:
+    /// `Cursor` displays as URL-safe text and parses back with `FromStr`. A cursor that was
+    /// tampered with, or made for another query, is refused with [`Error::InvalidCursor`].
+    ///
+    /// ```
+    /// use redorm::prelude::*;
+    /// use redorm::Cursor;
+    ///
+    /// #[derive(Table, Debug)]
+    /// struct Article { #[index] published: i64, title: String }
+    ///
+    /// /// `GET /articles?after=<cursor>`: a page of titles and the cursor of the next one.
+    /// fn list(db: &Db, after: Option<&str>) -> Result<(Vec<String>, Option<String>), redorm::Error> {
+    ///     let cursor: Option<Cursor> = after.map(|s| s.parse().unwrap()); // parsing never fails
+    ///     let tx = db.read()?;
+    ///     let page = tx
+    ///         .query::<Article>()
+    ///         .order_by(Article::published().desc())
+    ///         .paginate(cursor.as_ref(), 2)?;
+    ///     let titles = page.items.iter().map(|a| a.title.clone()).collect();
+    ///     Ok((titles, page.next_cursor.map(|c| c.to_string())))
+    /// }
+    ///
+    /// # fn main() -> Result<(), redorm::Error> {
+    /// let db = Db::builder().table::<Article>().in_memory()?;
+    /// db.write(|tx| {
+    ///     for (published, title) in [(10, "a"), (30, "c"), (20, "b"), (40, "d"), (50, "e")] {
+    ///         tx.insert(Article { published, title: title.into() })?;
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// let (first, next) = list(&db, None)?;
+    /// assert_eq!(first, ["e", "d"]);
+    /// let next = next.expect("more pages");                 // sent to the client as text
+    /// let (second, next) = list(&db, Some(&next))?;
+    /// assert_eq!(second, ["c", "b"]);
+    /// let (last, next) = list(&db, Some(next.as_deref().unwrap()))?;
+    /// assert_eq!((last, next), (vec!["a".to_string()], None));
+    /// assert!(matches!(list(&db, Some("forged")), Err(redorm::Error::InvalidCursor { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn paginate(&self, cursor: Option<&Cursor>, n: usize) -> Result<Page<T>> {
+        let _span = trace::query(self.tx.span(), T::NAME, "paginate");
         if self.offset > 0 || self.limit.is_some() {
             return Err(Error::InvalidQuery {
                 table: T::NAME,
@@ -564,14 +612,9 @@ impl<'tx, T: Table> Query<'tx, T> {
                     .to_string(),
             });
         }
-        let mut exec = Exec::new(
-            self.tx,
-            self.db,
-            self.view,
-            self.info()?,
-            plan,
-            start.clone(),
-        )?;
+        let info = self.info()?;
+        trace::plan(|| plan.describe(&info.schema));
+        let mut exec = Exec::new(self.tx, self.db, self.view, info, plan, start.clone())?;
         // One row past the page tells whether another page follows.
         exec.batch = n.saturating_add(1).clamp(1, BATCH);
         if let Some(budget) = self.max_scan {

@@ -24,6 +24,7 @@ use std::path::Path;
 
 use crate::codec::row::RowHeader;
 use crate::error::{Error, Result};
+use crate::trace::TxSpan;
 
 pub(crate) use self::redb::RedbEngine;
 pub use engine::Durability;
@@ -373,6 +374,7 @@ pub(crate) trait Source {
 pub(crate) struct ReadStore {
     txn: AnyRead,
     counters: Counters,
+    pub(crate) span: TxSpan,
 }
 
 impl ReadStore {
@@ -380,6 +382,7 @@ impl ReadStore {
         Ok(ReadStore {
             txn: engine.begin_read()?,
             counters: Counters::default(),
+            span: TxSpan::read(),
         })
     }
 
@@ -406,6 +409,7 @@ pub(crate) struct WriteStore {
     failed: Option<String>,
     /// What the writes since the open marks overwrote, to roll one call back.
     undo: UndoLog,
+    pub(crate) span: TxSpan,
 }
 
 impl Source for WriteStore {
@@ -438,6 +442,7 @@ impl WriteStore {
             counters: Counters::default(),
             failed: None,
             undo: UndoLog::default(),
+            span: TxSpan::write(),
         })
     }
 
@@ -558,12 +563,18 @@ impl WriteStore {
         self.write(|t| t.drop_space(Space::Index(name)))
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         if let Some(cause) = self.failed {
             self.txn.rollback()?;
             return Err(Error::TransactionFailed { cause });
         }
-        self.txn.commit()
+        let out = self.txn.commit();
+        self.span.finish(if out.is_ok() {
+            "commit"
+        } else {
+            "commit_failed"
+        });
+        out
     }
 
     pub(crate) fn abort(self) -> Result<()> {
@@ -580,6 +591,16 @@ impl WriteStore {
 pub(crate) enum TxRef<'a> {
     Read(&'a ReadStore),
     Write(&'a WriteStore),
+}
+
+impl TxRef<'_> {
+    /// The span of the transaction (see `crate::trace`).
+    pub(crate) fn span(&self) -> &TxSpan {
+        match self {
+            TxRef::Read(s) => &s.span,
+            TxRef::Write(s) => &s.span,
+        }
+    }
 }
 
 impl Source for TxRef<'_> {

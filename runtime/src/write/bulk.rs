@@ -106,6 +106,7 @@ impl<T: Table> DeleteMany<'_, T> {
     /// All or nothing: if one row's delete fails (a `restrict` key, a hook), the rows deleted
     /// before it are restored and the transaction is as it was before the call.
     pub fn execute(self) -> Result<usize> {
+        let _span = crate::trace::write(&self.tx.store.span, "delete_many", T::NAME);
         let ids =
             self.tx
                 .select_ids(&self.filter, self.all, self.allow_full_scan, "delete_many")?;
@@ -147,6 +148,7 @@ impl<T: Table> Update<'_, T> {
     /// All or nothing: if one row's change fails (a unique or foreign-key check, a hook), the
     /// rows changed before it are restored and the transaction is as it was before the call.
     pub fn set(self, f: impl Fn(&mut T)) -> Result<usize> {
+        let _span = crate::trace::write(&self.tx.store.span, "update", T::NAME);
         let ids = self
             .tx
             .select_ids(&self.filter, self.all, self.allow_full_scan, "update")?;

@@ -56,6 +56,7 @@ impl WriteTx {
     ///
     /// Fails with [`Error::NotFound`] if there is no such row.
     pub fn delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
+        let _span = crate::trace::write(&self.store.span, "delete", T::NAME);
         let slot = self.db.slot::<T>()?;
         self.guard_delete::<T>(id.get())?;
         self.delete_slot(slot, id.get())
@@ -65,6 +66,7 @@ impl WriteTx {
     /// actions as a hard [`delete`](WriteTx::delete); purges a soft-deleted row and cancels
     /// its scheduled deletion.
     pub fn hard_delete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
+        let _span = crate::trace::write(&self.store.span, "hard_delete", T::NAME);
         let slot = self.db.slot::<T>()?;
         self.guard_delete::<T>(id.get())?;
         self.hard_delete_slot(slot, id.get(), T::NAME)
@@ -438,6 +440,7 @@ impl WriteTx {
     /// ([`DbBuilder::release_on_soft_delete`](crate::DbBuilder::release_on_soft_delete)) has
     /// since given the value to another row.
     pub fn undelete<T: Table>(&mut self, id: Id<T>) -> Result<()> {
+        let _span = crate::trace::write(&self.store.span, "undelete", T::NAME);
         let slot = self.db.slot::<T>()?;
         // Restoring is decided by the delete rule, as deleting is.
         self.guard_delete::<T>(id.get())?;

@@ -69,6 +69,7 @@ impl WriteTx {
     /// [`Error::ForeignKey`] if a foreign key points at no live row; nothing is written then
     /// (nor anything a hook wrote for it).
     pub fn insert<T: Table>(&mut self, value: T) -> Result<Id<T>> {
+        let _span = crate::trace::write(&self.store.span, "insert", T::NAME);
         if self.may_fail_late() {
             self.atomic(|tx| tx.insert_row::<T>(value))
         } else {
@@ -145,6 +146,7 @@ impl WriteTx {
         &mut self,
         rows: impl IntoIterator<Item = T>,
     ) -> Result<Vec<Id<T>>> {
+        let _span = crate::trace::write(&self.store.span, "insert_many", T::NAME);
         self.atomic(|tx| {
             let mut ids = Vec::new();
             for (position, value) in rows.into_iter().enumerate() {

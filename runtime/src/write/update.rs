@@ -143,6 +143,7 @@ impl WriteTx {
     /// [`Error::Unique`] or [`Error::ForeignKey`] if the change breaks a constraint; the row
     /// is unchanged then.
     pub fn patch<T: Table>(&mut self, id: Id<T>, f: impl FnOnce(&mut T)) -> Result<()> {
+        let _span = crate::trace::write(&self.store.span, "patch", T::NAME);
         if self.may_fail_late() {
             return self.atomic(|tx| tx.patch_row(id, f));
         }
@@ -164,6 +165,7 @@ impl WriteTx {
     ///
     /// Fails like [`patch`](WriteTx::patch).
     pub fn replace<T: Table>(&mut self, id: Id<T>, value: T) -> Result<()> {
+        let _span = crate::trace::write(&self.store.span, "replace", T::NAME);
         if self.may_fail_late() {
             return self.atomic(|tx| tx.patch_row(id, |v| *v = value));
         }

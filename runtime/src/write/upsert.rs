@@ -63,6 +63,7 @@ impl WriteTx {
         value: T,
         update: impl FnOnce(&mut T),
     ) -> Result<(Id<T>, Upserted)> {
+        let _span = crate::trace::write(&self.store.span, "upsert", T::NAME);
         match self.holder(&index, &value)? {
             Some(id) => {
                 self.patch(id, update)?;
@@ -80,6 +81,7 @@ impl WriteTx {
         index: UniqueIndex<T, K>,
         value: T,
     ) -> Result<Option<Id<T>>> {
+        let _span = crate::trace::write(&self.store.span, "insert_or_ignore", T::NAME);
         match self.holder(&index, &value)? {
             Some(_) => Ok(None),
             None => self.insert(value).map(Some),
@@ -93,6 +95,7 @@ impl WriteTx {
         index: UniqueIndex<T, K>,
         value: T,
     ) -> Result<(Id<T>, Upserted)> {
+        let _span = crate::trace::write(&self.store.span, "get_or_insert", T::NAME);
         match self.holder(&index, &value)? {
             Some(id) => Ok((id, Upserted::Existed)),
             None => Ok((self.insert(value)?, Upserted::Inserted)),
