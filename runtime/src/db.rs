@@ -100,6 +100,7 @@ impl Db {
         let view = Viewing::viewer(self.setup.rules.clone(), viewer.clone())?;
         let mut tx = self.begin_write()?;
         tx.view = view;
+        let _in_tx = tx.store.span.enter();
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
