@@ -225,12 +225,13 @@ fn run(command: Command) -> Result<u8, Failure> {
                     delete_mode(t.delete)
                 ));
                 for (i, index) in t.indexes.iter().enumerate() {
+                    let n = counts.index_entries.get(i).copied().unwrap_or_default();
                     out.line(format!(
-                        "  index {}{} ({}): {} entries",
+                        "  index {}{} ({}): {n} {}",
                         index.name,
                         if index.unique { " unique" } else { "" },
                         index.columns.join(", "),
-                        counts.index_entries.get(i).copied().unwrap_or_default()
+                        if n == 1 { "entry" } else { "entries" }
                     ));
                 }
                 for line in relation_lines(&ins, t) {

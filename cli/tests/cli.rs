@@ -167,7 +167,7 @@ posts: 3 live, 0 soft-deleted, delete = hard
   relation author -> users (belongs to, by author_id)
   relation comments -> comments (has, by comments.post_id)
 uploads: 0 live, 1 soft-deleted, delete = scheduled after 1h 0m
-  index by_path unique (path): 1 entries
+  index by_path unique (path): 1 entry
 users: 2 live, 1 soft-deleted, delete = soft
   index by_email unique (email): 3 entries
   relation posts -> posts (has, by posts.author_id)
