@@ -205,7 +205,11 @@ pub(crate) fn on_soft_delete_name(action: OnSoftDelete) -> &'static str {
 }
 
 /// The descriptive part of a format 2 record for `schema`.
-fn describe(schema: &TableSchema, versions: Vec<StoredVersion>, indexes: Vec<StoredIndex>) -> StoredTable {
+fn describe(
+    schema: &TableSchema,
+    versions: Vec<StoredVersion>,
+    indexes: Vec<StoredIndex>,
+) -> StoredTable {
     let column_name = |c: usize| {
         schema
             .columns
@@ -463,9 +467,9 @@ pub(crate) fn reconcile(
     // in what format 2 describes (written by an older redorm) keeps its record: its versions
     // and indexes are what the struct needs, and the description is written on the next
     // writable open.
-    let core_unchanged = stored_core.as_ref().is_some_and(|(v, i)| {
-        *v == record.versions && *i == record.indexes
-    });
+    let core_unchanged = stored_core
+        .as_ref()
+        .is_some_and(|(v, i)| *v == record.versions && *i == record.indexes);
     if raw.as_deref() != Some(bytes.as_slice()) && !(store.is_read_only() && core_unchanged) {
         store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
     }
