@@ -227,11 +227,11 @@ fn run(command: Command) -> Result<u8, Failure> {
                 for (i, index) in t.indexes.iter().enumerate() {
                     let n = counts.index_entries.get(i).copied().unwrap_or_default();
                     out.line(format!(
-                        "  index {}{} ({}): {n} {}",
+                        "  index {}{} ({}): {}",
                         index.name,
                         if index.unique { " unique" } else { "" },
                         index.columns.join(", "),
-                        if n == 1 { "entry" } else { "entries" }
+                        count(n, "entry", "entries")
                     ));
                 }
                 for line in relation_lines(&ins, t) {
@@ -357,15 +357,17 @@ fn run(command: Command) -> Result<u8, Failure> {
             out.line(format!("file: {} bytes", stats.file_bytes));
             for t in &stats.tables {
                 out.line(format!(
-                    "table {}: {} rows, {} bytes",
-                    t.name, t.entries, t.bytes
+                    "table {}: {}, {} bytes",
+                    t.name,
+                    count(t.entries, "row", "rows"),
+                    t.bytes
                 ));
                 let prefix = format!("{}#", t.name);
                 for i in stats.indexes.iter().filter(|i| i.name.starts_with(&prefix)) {
                     out.line(format!(
-                        "  index {}: {} entries, {} bytes",
+                        "  index {}: {}, {} bytes",
                         &i.name[prefix.len()..],
-                        i.entries,
+                        count(i.entries, "entry", "entries"),
                         i.bytes
                     ));
                 }
@@ -373,6 +375,11 @@ fn run(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// `1 row`, `2 rows`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn human_ms(ms: i64) -> String {

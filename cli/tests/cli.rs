@@ -417,6 +417,7 @@ fn backup_stats_and_compact() {
     assert!(stats.starts_with("file: "), "{stats}");
     assert!(stats.contains("\ntable users: 3 rows, "), "{stats}");
     assert!(stats.contains("\n  index by_email: 3 entries, "), "{stats}");
+    assert!(stats.contains("\ntable uploads: 1 row, "), "{stats}");
     let (status, stdout, stderr) = run(&["compact", c]);
     assert_eq!(status, 0, "{stderr}");
     assert!(stdout.starts_with(&format!("compacted {c}: ")), "{stdout}");
@@ -429,6 +430,19 @@ fn bad_input_is_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture(dir.path());
     let f = file.to_str().unwrap();
+
+    fails(
+        &["tables", dir.path().to_str().unwrap()],
+        2,
+        "it is a directory",
+    );
+    let empty = dir.path().join("empty.redb");
+    std::fs::write(&empty, "").unwrap();
+    fails(
+        &["tables", empty.to_str().unwrap()],
+        2,
+        "is not a redb database file",
+    );
 
     let missing = dir.path().join("missing.redb");
     fails(&["tables", missing.to_str().unwrap()], 2, "does not exist");

@@ -299,9 +299,15 @@ impl Inspector {
     }
 
     fn open_with(path: &Path, writable: bool) -> Result<Inspector, InspectError> {
-        if !path.is_file() {
+        if !path.exists() {
             return Err(InspectError::NotFound {
                 path: path.to_path_buf(),
+            });
+        }
+        if !path.is_file() {
+            return Err(InspectError::NotADatabase {
+                path: path.to_path_buf(),
+                detail: "it is a directory, not a file".to_string(),
             });
         }
         let options = OpenOptions {
