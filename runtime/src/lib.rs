@@ -6,6 +6,7 @@ mod clock;
 pub mod codec;
 mod db;
 mod error;
+pub mod inspect;
 mod integrity;
 mod jobs;
 mod model;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::registry::{IndexBuildProgress, ProgressFn, Registration, TableInfo};
 use crate::codec::seal::{KEY_LEN, SealKey};
 use crate::error::{Error, Result};
-use crate::model::{DeleteMode, TableSchema};
+use crate::model::{DeleteMode, OnDelete, OnSoftDelete, TableSchema};
 use crate::storage::{self, Source, Space, WriteStore};
 
 /// The database's cursor key ([`SealKey`]): drawn from the operating system's random number
@@ -56,7 +56,7 @@ pub(crate) fn stored_keyspaces(store: &impl Source) -> Result<Vec<(String, Vec<S
             if name.starts_with(storage::RESERVED_PREFIX) {
                 return Ok(true);
             }
-            match serde_json::from_slice::<StoredTable>(value) {
+            match StoredTable::parse(name, value) {
                 Ok(t) => {
                     let indexes = t
                         .indexes
@@ -67,23 +67,191 @@ pub(crate) fn stored_keyspaces(store: &impl Source) -> Result<Vec<(String, Vec<S
                     Ok(true)
                 }
                 Err(e) => {
-                    bad = Some(format!(
-                        "the stored schema of table `{name}` does not parse: {e}"
-                    ));
+                    bad = Some(e);
                     Ok(false)
                 }
             }
         })?;
     match bad {
-        Some(detail) => Err(storage::corrupt("__redorm_catalog", None, detail)),
+        Some(e) => Err(e),
         None => Ok(tables),
     }
 }
 
+/// The format of the stored schema records this redorm writes. Format 1 (records without a
+/// `format` field) held the column versions and the indexes; format 2 adds what a reader
+/// without the application's structs needs: the delete mode, the foreign keys, the relations
+/// and each current column's nullability and default. A record of a format above this one
+/// was written by a newer redorm and is refused.
+pub(crate) const CATALOG_FORMAT: u32 = 2;
+
+fn format_1() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StoredTable {
+    #[serde(default = "format_1")]
+    pub(crate) format: u32,
     pub(crate) versions: Vec<StoredVersion>,
     pub(crate) indexes: Vec<StoredIndex>,
+    /// The delete mode (`None` in format 1 records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delete: Option<StoredDelete>,
+    /// The current columns' nullability and defaults, in column order (empty in format 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) column_info: Vec<StoredColumnInfo>,
+    /// The foreign keys (empty in format 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) foreign_keys: Vec<StoredForeignKey>,
+    /// The declared relations (empty in format 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) relations: Vec<StoredRelation>,
+}
+
+impl StoredTable {
+    /// Parses the stored record of table `table`: corrupt when it does not parse, refused
+    /// when it was written by a newer redorm.
+    pub(crate) fn parse(table: &str, bytes: &[u8]) -> Result<StoredTable> {
+        let record: StoredTable = serde_json::from_slice(bytes).map_err(|e| {
+            storage::corrupt(
+                "__redorm_catalog",
+                None,
+                format!("the stored schema of table `{table}` does not parse: {e}"),
+            )
+        })?;
+        if record.format > CATALOG_FORMAT {
+            return Err(Error::Schema {
+                table: table.to_string(),
+                message: format!(
+                    "the stored schema is in catalog format {}, written by a newer redorm; this \
+                     one reads formats up to {CATALOG_FORMAT}: upgrade redorm",
+                    record.format
+                ),
+            });
+        }
+        Ok(record)
+    }
+}
+
+/// The delete mode as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum StoredDelete {
+    Hard,
+    Soft,
+    Scheduled { delay_ms: u64 },
+}
+
+impl From<DeleteMode> for StoredDelete {
+    fn from(mode: DeleteMode) -> Self {
+        match mode {
+            DeleteMode::Hard => StoredDelete::Hard,
+            DeleteMode::Soft => StoredDelete::Soft,
+            DeleteMode::Scheduled { delay_ms } => StoredDelete::Scheduled { delay_ms },
+        }
+    }
+}
+
+impl From<StoredDelete> for DeleteMode {
+    fn from(mode: StoredDelete) -> Self {
+        match mode {
+            StoredDelete::Hard => DeleteMode::Hard,
+            StoredDelete::Soft => DeleteMode::Soft,
+            StoredDelete::Scheduled { delay_ms } => DeleteMode::Scheduled { delay_ms },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredColumnInfo {
+    pub(crate) name: String,
+    pub(crate) nullable: bool,
+    pub(crate) has_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredForeignKey {
+    pub(crate) relation: String,
+    pub(crate) column: String,
+    pub(crate) target: String,
+    pub(crate) nullable: bool,
+    pub(crate) on_delete: String,
+    pub(crate) on_soft_delete: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredRelation {
+    pub(crate) name: String,
+    pub(crate) target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) through: Option<String>,
+}
+
+pub(crate) fn on_delete_name(action: OnDelete) -> &'static str {
+    match action {
+        OnDelete::Restrict => "restrict",
+        OnDelete::Cascade => "cascade",
+        OnDelete::SetNull => "set_null",
+        OnDelete::SetDefault => "set_default",
+    }
+}
+
+pub(crate) fn on_soft_delete_name(action: OnSoftDelete) -> &'static str {
+    match action {
+        OnSoftDelete::Ignore => "ignore",
+        OnSoftDelete::Cascade => "cascade",
+    }
+}
+
+/// The descriptive part of a format 2 record for `schema`.
+fn describe(
+    schema: &TableSchema,
+    versions: Vec<StoredVersion>,
+    indexes: Vec<StoredIndex>,
+) -> StoredTable {
+    let column_name = |c: usize| {
+        schema
+            .columns
+            .get(c)
+            .map_or_else(|| format!("#{c}"), |col| col.name.to_string())
+    };
+    StoredTable {
+        format: CATALOG_FORMAT,
+        versions,
+        indexes,
+        delete: Some(schema.delete.into()),
+        column_info: schema
+            .columns
+            .iter()
+            .map(|c| StoredColumnInfo {
+                name: c.name.to_string(),
+                nullable: c.nullable,
+                has_default: c.has_default,
+            })
+            .collect(),
+        foreign_keys: schema
+            .foreign_keys
+            .iter()
+            .map(|fk| StoredForeignKey {
+                relation: fk.relation.to_string(),
+                column: column_name(fk.column),
+                target: fk.target.to_string(),
+                nullable: fk.nullable,
+                on_delete: on_delete_name(fk.on_delete).to_string(),
+                on_soft_delete: on_soft_delete_name(fk.on_soft_delete).to_string(),
+            })
+            .collect(),
+        relations: schema
+            .relations
+            .iter()
+            .map(|r| StoredRelation {
+                name: r.name.to_string(),
+                target: r.target.to_string(),
+                through: r.through.map(|(t, _)| t.to_string()),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,13 +331,7 @@ pub(crate) fn reconcile(
     let raw = store.get_meta(Space::Catalog, table.as_bytes())?;
     let stored: Option<StoredTable> = match &raw {
         None => None,
-        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| {
-            storage::corrupt(
-                "__redorm_catalog",
-                None,
-                format!("the stored schema of table `{table}` does not parse: {e}"),
-            )
-        })?),
+        Some(bytes) => Some(StoredTable::parse(table, bytes)?),
     };
     let columns = current_columns(schema);
     let indexes = current_indexes(schema);
@@ -179,6 +341,7 @@ pub(crate) fn reconcile(
         .map(|i| storage::index_table_name(table, i.name))
         .collect();
 
+    let mut stored_core = None;
     let (versions, old_indexes) = match stored {
         None => {
             // A new table: create its keyspaces so readers find them.
@@ -195,6 +358,7 @@ pub(crate) fn reconcile(
             )
         }
         Some(stored) => {
+            stored_core = Some((stored.versions.clone(), stored.indexes.clone()));
             let mut versions = stored.versions;
             let Some(latest) = versions.last() else {
                 return Err(storage::corrupt(
@@ -293,14 +457,20 @@ pub(crate) fn reconcile(
         }
     }
 
-    let record = StoredTable { versions, indexes };
+    let record = describe(schema, versions, indexes);
     let bytes = serde_json::to_vec(&record).map_err(|e| Error::Schema {
         table: table.to_string(),
         message: format!("cannot serialize the schema: {e}"),
     })?;
     // Unchanged, it is not written: a file opened read-only then opens, and opening a file
-    // writes nothing it does not have to.
-    if raw.as_deref() != Some(bytes.as_slice()) {
+    // writes nothing it does not have to. A file opened read-only whose record differs only
+    // in what format 2 describes (written by an older redorm) keeps its record: its versions
+    // and indexes are what the struct needs, and the description is written on the next
+    // writable open.
+    let core_unchanged = stored_core
+        .as_ref()
+        .is_some_and(|(v, i)| *v == record.versions && *i == record.indexes);
+    if raw.as_deref() != Some(bytes.as_slice()) && !(store.is_read_only() && core_unchanged) {
         store.put_meta(Space::Catalog, table.as_bytes(), &bytes)?;
     }
     Ok(info)
